@@ -1,0 +1,485 @@
+/* libtasks scheduler benchmarks over the C API: tokio's benches/rt_multi_threaded.rs workloads
+ * plus a fork-join fib(30). The tokio side (benches/tokio) runs the same workloads in the same units.
+ *
+ * Usage: bench [WORKERS] [WORKLOAD...]
+ *   WORKERS   worker threads (else env BENCH_WORKERS, else the number of CPUs)
+ *   WORKLOAD  run only these (spawn_many_remote spawn_many_local yield_many ping_pong chained_spawn fib)
+ * Env: BENCH_ITERS=R measures exactly R iterations per workload (after one warm-up);
+ *      otherwise iterations run until BENCH_TIME_MS (default 1000) have passed (at least 5).
+ *      BENCH_FIB_N=n runs fib(n) instead of fib(30) (for quick checks, e.g. under sanitizers).
+ * Stdout: one line per workload, `libtasks <workload> <ns_per_unit>` (the median iteration's time
+ * divided by the units per iteration); details go to stderr.
+ *
+ * Build: gcc -O2 -std=c11 -Wall -Wextra -Werror -I include bench.c -L target/release -ltasks -lpthread
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tasks.h"
+
+#define NUM_SPAWN 10000
+#define YIELD_TASKS 200
+#define NUM_YIELD 1000
+#define NUM_PINGS 1000
+#define CHAIN_LEN 1000
+#define FIB_N_DEFAULT 30
+
+#define MIN_ITERS 5
+#define MAX_ITERS 1000000
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+static void die(const char *what, int status) {
+    fprintf(stderr, "bench: %s: unexpected status %d (%s)\n", what, status, tasks_status_str(status));
+    abort();
+}
+
+/* Expect TASKS_OK from a call returning tasks_status. */
+#define CHECK(call)                                   \
+    do {                                              \
+        tasks_status st_ = (call);                    \
+        if (st_ != TASKS_OK) die(#call, (int)st_);    \
+    } while (0)
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n, size);
+    if (p == NULL) {
+        fprintf(stderr, "bench: out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+/* Join h (waiting without limit), expect success, free it; returns the output. */
+static void *join_free(tasks_join_handle *h, const char *what) {
+    void *out = NULL;
+    tasks_status st = tasks_join_handle_join(h, TASKS_FOREVER, &out);
+    if (st != TASKS_OK) die(what, (int)st);
+    tasks_join_handle_free(h);
+    return out;
+}
+
+/* ---- the "done" signal: one latch the main thread waits on ----------------------------------- */
+
+static struct {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    bool done;
+} latch = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+
+static void latch_set(void) {
+    if (pthread_mutex_lock(&latch.m) != 0) abort();
+    latch.done = true;
+    pthread_cond_signal(&latch.c);
+    pthread_mutex_unlock(&latch.m);
+}
+
+static void latch_wait(void) {
+    if (pthread_mutex_lock(&latch.m) != 0) abort();
+    while (!latch.done) pthread_cond_wait(&latch.c, &latch.m);
+    latch.done = false;
+    pthread_mutex_unlock(&latch.m);
+}
+
+/* Counts tasks down; the last one to finish sets the latch. */
+static size_t rem;
+
+static void count_down(void) {
+    if (__atomic_fetch_sub(&rem, 1, __ATOMIC_RELAXED) == 1) latch_set();
+}
+
+/* ---- measurement ----------------------------------------------------------------------------- */
+
+typedef struct config {
+    size_t workers;
+    size_t iters; /* 0: by time */
+    uint64_t target_ns;
+    int n_only;
+    char **only;
+    unsigned fib_n;
+    tasks_runtime *rt;
+} config;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool selected(const config *cfg, const char *name) {
+    if (cfg->n_only == 0) return true;
+    for (int i = 0; i < cfg->n_only; i++)
+        if (strcmp(cfg->only[i], name) == 0) return true;
+    return false;
+}
+
+static void measure(const config *cfg, const char *name, uint64_t units, const char *unit_name,
+                    void (*iteration)(const config *)) {
+    if (!selected(cfg, name)) return;
+    iteration(cfg); /* warm-up */
+    size_t cap = 64, n = 0;
+    uint64_t *samples = xcalloc(cap, sizeof *samples);
+    uint64_t start = now_ns();
+    for (;;) {
+        uint64_t t = now_ns();
+        iteration(cfg);
+        uint64_t end = now_ns();
+        if (n == cap) {
+            cap *= 2;
+            uint64_t *s = realloc(samples, cap * sizeof *samples);
+            if (s == NULL) {
+                fprintf(stderr, "bench: out of memory\n");
+                abort();
+            }
+            samples = s;
+        }
+        samples[n++] = end - t;
+        bool enough = cfg->iters ? n >= cfg->iters
+                                 : (n >= MIN_ITERS && end - start >= cfg->target_ns) || n >= MAX_ITERS;
+        if (enough) break;
+    }
+    qsort(samples, n, sizeof *samples, cmp_u64);
+    double median = n % 2 ? (double)samples[n / 2] : ((double)samples[n / 2 - 1] + (double)samples[n / 2]) / 2.0;
+    printf("libtasks %s %.1f\n", name, median / (double)units);
+    fflush(stdout);
+    fprintf(stderr,
+            "# libtasks %s: %zu iterations, median %.3f ms/iteration, %llu %s/iteration, min %.3f ms, max %.3f ms\n",
+            name, n, median / 1e6, (unsigned long long)units, unit_name, (double)samples[0] / 1e6,
+            (double)samples[n - 1] / 1e6);
+    free(samples);
+}
+
+/* ---- spawn_many_remote: 10,000 trivial tasks spawned from the main thread, every handle joined - */
+
+static tasks_join_handle *handles[NUM_SPAWN];
+
+static int32_t dec_task(void *arg, void **out) {
+    (void)arg;
+    (void)out;
+    __atomic_fetch_sub(&rem, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static void spawn_many_remote(const config *cfg) {
+    __atomic_store_n(&rem, NUM_SPAWN, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < NUM_SPAWN; i++) CHECK(tasks_spawn(cfg->rt, dec_task, NULL, NULL, &handles[i]));
+    for (size_t i = 0; i < NUM_SPAWN; i++) join_free(handles[i], "spawn_many_remote: join");
+    size_t left = __atomic_load_n(&rem, __ATOMIC_RELAXED);
+    if (left != 0) {
+        fprintf(stderr, "bench: spawn_many_remote: %zu tasks did not run\n", left);
+        abort();
+    }
+}
+
+/* ---- spawn_many_local: one task spawns 10,000 trivial detached tasks; the last one signals ---- */
+
+static int32_t count_down_task(void *arg, void **out) {
+    (void)arg;
+    (void)out;
+    count_down();
+    return 0;
+}
+
+static int32_t spawn_many_local_root(void *arg, void **out) {
+    (void)arg;
+    (void)out;
+    for (size_t i = 0; i < NUM_SPAWN; i++) CHECK(tasks_spawn(NULL, count_down_task, NULL, NULL, NULL));
+    return 0;
+}
+
+static void spawn_many_local(const config *cfg) {
+    tasks_join_handle *root;
+    __atomic_store_n(&rem, NUM_SPAWN, __ATOMIC_RELAXED);
+    CHECK(tasks_spawn(cfg->rt, spawn_many_local_root, NULL, NULL, &root));
+    latch_wait();
+    join_free(root, "spawn_many_local: join root");
+}
+
+/* ---- yield_many: 200 poll tasks spawned from the main thread, each yielding 1,000 times ------- */
+
+static unsigned yield_counts[YIELD_TASKS];
+
+static tasks_poll yield_poll(void *state, tasks_context *cx, void **out) {
+    (void)cx;
+    (void)out;
+    unsigned *n = state; /* only ever touched by this task's polls, which the runtime serializes */
+    if (*n < NUM_YIELD) {
+        ++*n;
+        return TASKS_POLL_YIELD;
+    }
+    count_down();
+    return TASKS_POLL_READY;
+}
+
+static void yield_many(const config *cfg) {
+    __atomic_store_n(&rem, YIELD_TASKS, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < YIELD_TASKS; i++) {
+        yield_counts[i] = 0;
+        CHECK(tasks_spawn_poll(cfg->rt, yield_poll, &yield_counts[i], NULL, NULL));
+    }
+    latch_wait();
+}
+
+/* ---- ping_pong: a task spawns 1,000 poll tasks; each spawns a peer, sends it a message on a
+ *      oneshot and waits for the answer on another oneshot ----------------------------------- */
+
+/* A oneshot channel carrying no value: an atomic state word plus the receiver's waker. */
+enum { OS_EMPTY, OS_WAITING, OS_SENT };
+
+typedef struct oneshot {
+    int state;          /* OS_*; atomic */
+    tasks_waker *waker; /* written by the receiver before EMPTY -> WAITING, taken by the sender after */
+} oneshot;
+
+static void oneshot_send(oneshot *o) {
+    int prev = __atomic_exchange_n(&o->state, OS_SENT, __ATOMIC_ACQ_REL);
+    if (prev == OS_SENT) {
+        fprintf(stderr, "bench: oneshot sent twice\n");
+        abort();
+    }
+    if (prev == OS_WAITING) {
+        tasks_waker *w = o->waker;
+        o->waker = NULL;
+        tasks_waker_wake(w); /* consumes w */
+    }
+}
+
+/* true: the message is there. false: not yet, and this task will be woken when it is. */
+static bool oneshot_poll_recv(oneshot *o, tasks_context *cx) {
+    int s = __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
+    if (s == OS_SENT) return true;
+    if (s == OS_WAITING) return false; /* a spurious poll: our waker is already registered */
+    tasks_waker *w = tasks_context_waker(cx);
+    if (w == NULL) {
+        fprintf(stderr, "bench: tasks_context_waker returned NULL\n");
+        abort();
+    }
+    o->waker = w;
+    int expected = OS_EMPTY;
+    if (__atomic_compare_exchange_n(&o->state, &expected, OS_WAITING, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return false;
+    /* sent meanwhile: the sender saw EMPTY and did not touch the waker */
+    o->waker = NULL;
+    tasks_waker_free(w);
+    return true;
+}
+
+/* What a ping task and its pong peer share (like the Arcs inside tokio's oneshots): freed by
+ * whichever of the two tasks is dropped last. */
+typedef struct pp_pair {
+    int refs;    /* atomic */
+    int started; /* the ping task's own state */
+    oneshot ping, pong;
+} pp_pair;
+
+static void pp_release(void *arg) {
+    pp_pair *p = arg;
+    if (__atomic_fetch_sub(&p->refs, 1, __ATOMIC_ACQ_REL) == 1) {
+        if (p->ping.waker) tasks_waker_free(p->ping.waker);
+        if (p->pong.waker) tasks_waker_free(p->pong.waker);
+        free(p);
+    }
+}
+
+static const tasks_spawn_opts pp_opts = {NULL, pp_release, NULL};
+
+/* The peer: receive the ping, answer with the pong. */
+static tasks_poll pong_poll(void *state, tasks_context *cx, void **out) {
+    (void)out;
+    pp_pair *p = state;
+    if (!oneshot_poll_recv(&p->ping, cx)) return TASKS_POLL_PENDING;
+    oneshot_send(&p->pong);
+    return TASKS_POLL_READY;
+}
+
+static tasks_poll ping_poll(void *state, tasks_context *cx, void **out) {
+    (void)out;
+    pp_pair *p = state;
+    if (!p->started) {
+        p->started = 1;
+        __atomic_fetch_add(&p->refs, 1, __ATOMIC_RELAXED); /* the peer's reference */
+        tasks_status st = tasks_spawn_poll(NULL, pong_poll, p, &pp_opts, NULL);
+        if (st != TASKS_OK) die("ping_pong: spawn peer", (int)st);
+        oneshot_send(&p->ping);
+    }
+    if (!oneshot_poll_recv(&p->pong, cx)) return TASKS_POLL_PENDING;
+    count_down();
+    return TASKS_POLL_READY;
+}
+
+static int32_t ping_pong_root(void *arg, void **out) {
+    (void)arg;
+    (void)out;
+    for (size_t i = 0; i < NUM_PINGS; i++) {
+        pp_pair *p = xcalloc(1, sizeof *p);
+        p->refs = 1; /* the ping task's */
+        tasks_status st = tasks_spawn_poll(NULL, ping_poll, p, &pp_opts, NULL);
+        if (st != TASKS_OK) die("ping_pong: spawn ping", (int)st);
+    }
+    return 0;
+}
+
+static void ping_pong(const config *cfg) {
+    tasks_join_handle *root;
+    __atomic_store_n(&rem, NUM_PINGS, __ATOMIC_RELAXED);
+    CHECK(tasks_spawn(cfg->rt, ping_pong_root, NULL, NULL, &root));
+    latch_wait();
+    join_free(root, "ping_pong: join root");
+}
+
+/* ---- chained_spawn: a chain of 1,000 tasks, each spawning the next; the last signals ---------- */
+
+static int32_t chain_task(void *arg, void **out) {
+    (void)out;
+    uintptr_t n = (uintptr_t)arg;
+    if (n == 0) {
+        latch_set();
+    } else {
+        tasks_status st = tasks_spawn(NULL, chain_task, (void *)(n - 1), NULL, NULL);
+        if (st != TASKS_OK) die("chained_spawn: spawn", (int)st);
+    }
+    return 0;
+}
+
+static void chained_spawn(const config *cfg) {
+    CHECK(tasks_spawn(cfg->rt, chain_task, (void *)(uintptr_t)CHAIN_LEN, NULL, NULL));
+    latch_wait();
+}
+
+/* ---- fib(30) fork-join: every call is a task that spawns its two children and joins both ------ */
+
+static int32_t fib_task(void *arg, void **out) {
+    uintptr_t n = (uintptr_t)arg;
+    if (n < 2) {
+        *out = (void *)n;
+        return 0;
+    }
+    tasks_join_handle *a, *b;
+    tasks_status st = tasks_spawn(NULL, fib_task, (void *)(n - 1), NULL, &a);
+    if (st != TASKS_OK) die("fib: spawn", (int)st);
+    st = tasks_spawn(NULL, fib_task, (void *)(n - 2), NULL, &b);
+    if (st != TASKS_OK) die("fib: spawn", (int)st);
+    uintptr_t x = (uintptr_t)join_free(a, "fib: join");
+    uintptr_t y = (uintptr_t)join_free(b, "fib: join");
+    *out = (void *)(x + y);
+    return 0;
+}
+
+/* Tasks for fib(n) with no cutoff, the root included: C(n) = C(n-1) + C(n-2) + 1, C(0) = C(1) = 1. */
+static uint64_t fib_task_count(unsigned n) {
+    uint64_t a = 1, b = 1;
+    for (unsigned i = 1; i < n; i++) {
+        uint64_t c = a + b + 1;
+        a = b;
+        b = c;
+    }
+    return n == 0 ? a : b;
+}
+
+static uint64_t fib_value(unsigned n) {
+    uint64_t a = 0, b = 1; /* fib(0), fib(1) */
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t c = a + b;
+        a = b;
+        b = c;
+    }
+    return a;
+}
+
+static void fib(const config *cfg) {
+    tasks_join_handle *h;
+    CHECK(tasks_spawn(cfg->rt, fib_task, (void *)(uintptr_t)cfg->fib_n, NULL, &h));
+    uintptr_t v = (uintptr_t)join_free(h, "fib: join root");
+    if (v != fib_value(cfg->fib_n)) {
+        fprintf(stderr, "bench: fib(%u) = %zu, expected %llu\n", cfg->fib_n, (size_t)v,
+                (unsigned long long)fib_value(cfg->fib_n));
+        abort();
+    }
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+static size_t parse_positive(const char *s) {
+    if (s == NULL || *s == '\0') return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v == 0 || s[0] == '-') return 0;
+    return (size_t)v;
+}
+
+static size_t env_positive(const char *name) {
+    const char *v = getenv(name);
+    if (v == NULL) return 0;
+    size_t n = parse_positive(v);
+    if (n == 0) fprintf(stderr, "bench: ignoring %s=\"%s\" (want a positive integer)\n", name, v);
+    return n;
+}
+
+int main(int argc, char **argv) {
+    config cfg = {0};
+    int argi = 1;
+    if (argi < argc && argv[argi][0] >= '0' && argv[argi][0] <= '9') {
+        cfg.workers = parse_positive(argv[argi++]);
+        if (cfg.workers == 0) {
+            fprintf(stderr, "bench: WORKERS must be an integer >= 1\n");
+            return 2;
+        }
+    }
+    if (cfg.workers == 0) cfg.workers = env_positive("BENCH_WORKERS");
+    if (cfg.workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.workers = n > 0 ? (size_t)n : 1;
+    }
+    cfg.iters = env_positive("BENCH_ITERS");
+    size_t ms = env_positive("BENCH_TIME_MS");
+    cfg.target_ns = (uint64_t)(ms ? ms : 1000) * 1000000u;
+    size_t fib_n = env_positive("BENCH_FIB_N");
+    cfg.fib_n = fib_n ? (fib_n > 40 ? 40 : (unsigned)fib_n) : FIB_N_DEFAULT;
+    cfg.n_only = argc - argi;
+    cfg.only = argv + argi;
+
+    tasks_builder *b = tasks_builder_new();
+    if (b == NULL) {
+        fprintf(stderr, "bench: tasks_builder_new returned NULL\n");
+        return 1;
+    }
+    CHECK(tasks_builder_worker_threads(b, cfg.workers));
+    CHECK(tasks_builder_build(b, &cfg.rt));
+    tasks_builder_free(b);
+    fprintf(stderr, "# libtasks %s: %zu worker threads\n", tasks_version(), cfg.workers);
+
+    measure(&cfg, "spawn_many_remote", NUM_SPAWN, "tasks", spawn_many_remote);
+    measure(&cfg, "spawn_many_local", NUM_SPAWN, "tasks", spawn_many_local);
+    measure(&cfg, "yield_many", (uint64_t)YIELD_TASKS * NUM_YIELD, "yields", yield_many);
+    measure(&cfg, "ping_pong", NUM_PINGS, "pairs", ping_pong);
+    measure(&cfg, "chained_spawn", CHAIN_LEN, "tasks", chained_spawn);
+    if (selected(&cfg, "fib"))
+        fprintf(stderr, "# libtasks fib(%u): %llu tasks per iteration\n", cfg.fib_n,
+                (unsigned long long)fib_task_count(cfg.fib_n));
+    measure(&cfg, "fib", fib_task_count(cfg.fib_n), "tasks", fib);
+
+    tasks_metrics m;
+    tasks_runtime_metrics(cfg.rt, &m);
+    fprintf(stderr, "# libtasks metrics: spawned %llu completed %llu failed %llu cancelled %llu alive %llu polls %llu steals %llu parks %llu\n",
+            (unsigned long long)m.spawned, (unsigned long long)m.completed, (unsigned long long)m.failed,
+            (unsigned long long)m.cancelled, (unsigned long long)m.alive, (unsigned long long)m.polls,
+            (unsigned long long)m.steals, (unsigned long long)m.parks);
+    CHECK(tasks_runtime_free(cfg.rt));
+    return 0;
+}

@@ -1,0 +1,68 @@
+/* Recursive fork-join inside tasks: each fib task spawns two children with tasks_spawn(NULL, ...) (the
+   calling task's runtime) and joins them from inside. fib(20) = 6765 on a ONE-worker runtime (join on a
+   worker runs other tasks, so this cannot deadlock), fib(25) = 75025 on a 4-worker runtime; exact task
+   counts (2*fib(n+1)-1 tasks), every task on the expected runtime, metrics spawned/completed exact. Under
+   TASKS_TEST_SCALE < 1 the second run uses fib(20) instead of fib(25). */
+#define _GNU_SOURCE
+#include "check.h"
+
+static tasks_runtime *g_rt;
+static long g_tasks, g_wrong_rt;
+
+static int32_t fib_task(void *arg, void **out) {
+    intptr_t n = (intptr_t)arg;
+    AT_ADD(&g_tasks, 1);
+    if (tasks_current_runtime() != AT_LOAD(&g_rt))
+        AT_ADD(&g_wrong_rt, 1);
+    if (n < 2) {
+        *out = (void *)n;
+        return 0;
+    }
+    tasks_join_handle *a = NULL, *b = NULL;
+    CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, fib_task, (void *)(n - 1), NULL, &a));
+    CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, fib_task, (void *)(n - 2), NULL, &b));
+    void *ra = NULL, *rb = NULL;
+    CHECK_STATUS(TASKS_OK, tasks_join_handle_join(a, TASKS_FOREVER, &ra));
+    CHECK_STATUS(TASKS_OK, tasks_join_handle_join(b, TASKS_FOREVER, &rb));
+    tasks_join_handle_free(a);
+    tasks_join_handle_free(b);
+    *out = (void *)((intptr_t)ra + (intptr_t)rb);
+    return 0;
+}
+
+static intptr_t fib_seq(intptr_t n) { return n < 2 ? n : fib_seq(n - 1) + fib_seq(n - 2); }
+
+static void run(size_t workers, intptr_t n, intptr_t expect) {
+    tasks_runtime *rt = make_rt(workers);
+    AT_STORE(&g_rt, rt);
+    AT_STORE(&g_tasks, 0);
+    CHECK_EQ_INT(fib_seq(n), expect);
+    tasks_join_handle *h = NULL;
+    uint64_t t0 = now_ns();
+    CHECK_STATUS(TASKS_OK, tasks_spawn(rt, fib_task, (void *)n, NULL, &h));
+    void *out = NULL;
+    CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, 600 * SEC_NS, &out));
+    uint64_t t1 = now_ns();
+    CHECK_EQ_INT((intptr_t)out, expect);
+    tasks_join_handle_free(h);
+    long ntasks = 2 * (long)fib_seq(n + 1) - 1;
+    CHECK_EQ_INT(AT_LOAD(&g_tasks), ntasks);
+    CHECK_EQ_INT(AT_LOAD(&g_wrong_rt), 0);
+    tasks_metrics m;
+    WAIT_UNTIL((m = get_metrics(rt)).completed == (uint64_t)ntasks);
+    CHECK_EQ_U64(m.spawned, ntasks);
+    CHECK_EQ_U64(m.alive, 0);
+    CHECK_EQ_INT(m.workers, workers);
+    free_rt(rt);
+    printf("fib: fib(%ld) = %ld on %zu worker(s), %ld tasks, %.1f ms\n", (long)n, (long)expect, workers, ntasks,
+           (double)(t1 - t0) / 1e6);
+}
+
+int main(void) {
+    run(1, 20, 6765);
+    if (test_scale_factor() >= 1.0)
+        run(4, 25, 75025);
+    else
+        run(4, 20, 6765);
+    return 0;
+}

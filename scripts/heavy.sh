@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The heavy checks (not part of scripts/test.sh / CI: they take long and need nightly Rust):
+#   loom      loom models with LOOM_MAX_PREEMPTIONS=3          (scripts/loom.sh)
+#   miri      unit tests under Miri                            (scripts/miri.sh)
+#   tsan      unit tests under ThreadSanitizer (nightly, -Zbuild-std)
+#   valgrind  every C test binary under valgrind memcheck       (scripts/valgrind.sh)
+#   scripts/heavy.sh [STAGE...]      default: all four, in that order
+# Every stage runs even if an earlier one failed; exits non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+tsan() {
+  local host
+  host=$(rustc -vV | sed -n 's/^host: //p')
+  if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+    rustup component add rust-src --toolchain nightly || return 1
+  fi
+  RUSTFLAGS="-Zsanitizer=thread${RUSTFLAGS:+ $RUSTFLAGS}" RUSTDOCFLAGS="-Zsanitizer=thread" \
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0} \
+    cargo +nightly test -Zbuild-std --target "$host" --lib \
+      --target-dir "${CARGO_TARGET_DIR:-target}/tsan"
+}
+
+run_stage() {
+  case $1 in
+    loom) LOOM_MAX_PREEMPTIONS=${LOOM_MAX_PREEMPTIONS:-3} scripts/loom.sh ;;
+    miri) scripts/miri.sh ;;
+    tsan) tsan ;;
+    valgrind) scripts/valgrind.sh ;;
+    *) echo "heavy: unknown stage '$1' (loom, miri, tsan, valgrind)" >&2; return 2 ;;
+  esac
+}
+
+stages=("$@")
+[[ ${#stages[@]} -gt 0 ]] || stages=(loom miri tsan valgrind)
+
+summary=()
+failed=0
+start_all=$SECONDS
+for stage in "${stages[@]}"; do
+  echo
+  echo "==> heavy: $stage"
+  start=$SECONDS
+  if run_stage "$stage"; then
+    verdict=ok
+  else
+    verdict=FAILED
+    failed=$((failed + 1))
+  fi
+  line=$(printf '%-9s %-7s %5d s' "$stage" "$verdict" $((SECONDS - start)))
+  echo "==> heavy: $line"
+  summary+=("$line")
+done
+
+echo
+echo "heavy checks (total $((SECONDS - start_all)) s):"
+printf '  %s\n' "${summary[@]}"
+exit $((failed > 0))

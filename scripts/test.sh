@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite (what CI runs):
+#   fmt       cargo fmt --check
+#   clippy    cargo clippy --all-targets -- -D warnings
+#   cargo     cargo test
+#   loom      loom models, small bound (scripts/loom.sh, LOOM_MAX_PREEMPTIONS=2)
+#   cmake     configure + build build/ (Release): the library, C tests, demo, bindings
+#   ctest     C tests, header checks, exported symbols, install test, demo, C++ and Python tests
+#   header    include/tasks.h matches what build.rs generates (scripts/check-header.sh)
+# env: TASKS_TEST_SKIP="loom fmt ..." leaves stages out; BUILD_DIR (default build); JOBS.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build=${BUILD_DIR:-build}
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+skip=" ${TASKS_TEST_SKIP:-} "
+
+summary=()
+current=""
+start_all=$SECONDS
+
+finish() {
+  local rc=$?
+  echo
+  echo "==== scripts/test.sh summary ($((SECONDS - start_all)) s) ===="
+  if [[ ${#summary[@]} -gt 0 ]]; then printf '  %s\n' "${summary[@]}"; fi
+  if [[ $rc -ne 0 ]]; then
+    echo "  ${current:-?}: FAILED (exit $rc)"
+    echo "TEST SUITE FAILED"
+  else
+    echo "TEST SUITE PASSED"
+  fi
+}
+trap finish EXIT
+
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  if [[ $skip == *" $name "* ]]; then
+    summary+=("$(printf '%-7s skipped (TASKS_TEST_SKIP)' "$name")")
+    return 0
+  fi
+  current=$name
+  echo
+  echo "==> [$name] $*"
+  "$@"
+  summary+=("$(printf '%-7s ok %6d s' "$name" $((SECONDS - start)))")
+  current=""
+}
+
+stage fmt cargo fmt --all -- --check
+stage clippy cargo clippy --all-targets -- -D warnings
+stage cargo cargo test
+stage loom scripts/loom.sh
+stage cmake cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+stage build cmake --build "$build" -j "$jobs"
+# (cd + ctest rather than `ctest --test-dir`, which needs CMake >= 3.20)
+run_ctest() { (cd "$build" && ctest --output-on-failure -j2); }
+stage ctest run_ctest
+stage header scripts/check-header.sh

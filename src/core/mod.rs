@@ -1,0 +1,14 @@
+//! The runtime in plain Rust: tasks and their state machine (`task`), the multi-threaded
+//! scheduler and blocking pool (`runtime`), thread parking and per-thread context. Nothing
+//! here knows about C; `crate::ffi` adapts it.
+
+pub(crate) mod context;
+pub(crate) mod id;
+pub(crate) mod park;
+#[cfg(not(loom))]
+pub(crate) mod runtime;
+pub(crate) mod sync;
+pub(crate) mod task;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,45 @@
+//! Runtime settings, as collected by the builder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A callback run on every thread the runtime starts (at its start or just before it exits).
+pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) worker_threads: usize,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) blocking_keep_alive: Duration,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: usize,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            worker_threads: default_worker_threads(),
+            max_blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+            thread_name: "tasks-worker".to_string(),
+            stack_size: 2 << 20,
+            on_thread_start: None,
+            on_thread_stop: None,
+        }
+    }
+}
+
+/// `TASKS_WORKER_THREADS` if set to a positive number, else the number of CPUs.
+pub(crate) fn default_worker_threads() -> usize {
+    std::env::var("TASKS_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+}

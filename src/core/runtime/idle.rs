@@ -1,0 +1,105 @@
+//! Which workers sleep, and waking one when work appears.
+//!
+//! One atomic word counts searching workers (looking for work to steal) and sleeping ones;
+//! the list of sleepers is under a mutex that is only taken on the slow paths (going to sleep,
+//! waking a sleeper). Rules that prevent lost wake-ups (tokio #1768):
+//! - A producer pushes its task, then (SeqCst fence) reads the word: if a worker is searching,
+//!   that worker will see the task; else if one sleeps, it wakes one and counts it as searching.
+//! - A worker going to sleep adds itself to the list and updates the word in one locked step
+//!   (SeqCst RMW), then (fence) re-checks every queue before parking. Either the producer's
+//!   read sees the sleeper, or the sleeper's re-check sees the task.
+//! - A searching worker that finds work stops searching; if it was the last searcher it wakes
+//!   another sleeper, so a burst of work spreads over the idle workers one at a time.
+
+use crate::core::sync::{AtomicUsize, Mutex, Ordering, fence};
+
+const SEARCH_ONE: usize = 1;
+const SLEEP_ONE: usize = 1 << 16;
+const SEARCH_MASK: usize = SLEEP_ONE - 1;
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    sleepers: Mutex<Vec<usize>>,
+    workers: usize,
+}
+
+impl Idle {
+    pub(crate) fn new(workers: usize) -> Idle {
+        Idle {
+            state: AtomicUsize::new(0),
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            workers,
+        }
+    }
+
+    /// Called by a producer after making work visible. Returns the worker to unpark, if any.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        fence(Ordering::SeqCst);
+        let s = self.state.load(Ordering::SeqCst);
+        if s & SEARCH_MASK != 0 || s < SLEEP_ONE {
+            return None;
+        }
+        let mut sleepers = self.sleepers.lock();
+        let s = self.state.load(Ordering::SeqCst);
+        if s & SEARCH_MASK != 0 {
+            return None;
+        }
+        let idx = sleepers.pop()?;
+        // The woken worker starts out searching.
+        self.state
+            .fetch_add(SEARCH_ONE.wrapping_sub(SLEEP_ONE), Ordering::SeqCst);
+        Some(idx)
+    }
+
+    /// A worker with nothing to do asks to search; at most half the workers search at once.
+    pub(crate) fn try_start_searching(&self) -> bool {
+        let s = self.state.load(Ordering::SeqCst);
+        if 2 * (s & SEARCH_MASK) >= self.workers.max(2) {
+            return false;
+        }
+        self.state.fetch_add(SEARCH_ONE, Ordering::SeqCst);
+        true
+    }
+
+    /// A searching worker found work. Returns true if it was the last searcher (then the caller
+    /// notifies another worker, since more work may be waiting).
+    pub(crate) fn stop_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(SEARCH_ONE, Ordering::SeqCst);
+        debug_assert!(prev & SEARCH_MASK >= 1);
+        prev & SEARCH_MASK == 1
+    }
+
+    /// Registers `idx` as a sleeper (leaving the searching set if `searching`). The caller must
+    /// re-check all queues after this, then park or call [`cancel_sleep`](Self::cancel_sleep).
+    pub(crate) fn begin_sleep(&self, idx: usize, searching: bool) {
+        let mut sleepers = self.sleepers.lock();
+        sleepers.push(idx);
+        let delta = if searching {
+            SLEEP_ONE - SEARCH_ONE
+        } else {
+            SLEEP_ONE
+        };
+        self.state.fetch_add(delta, Ordering::SeqCst);
+        drop(sleepers);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Leaves the sleeper list. Returns false if a producer already took the worker off it (it
+    /// was then counted as searching, and the caller must behave as a searcher).
+    pub(crate) fn cancel_sleep(&self, idx: usize) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        match sleepers.iter().position(|&i| i == idx) {
+            Some(pos) => {
+                sleepers.swap_remove(pos);
+                self.state.fetch_sub(SLEEP_ONE, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every sleeper, for shutdown.
+    pub(crate) fn all_workers(&self) -> usize {
+        self.workers
+    }
+}

@@ -1,0 +1,335 @@
+//! The multi-threaded runtime: workers, the injector, the blocking pool, the owner list, and
+//! the life cycle (build, spawn, shutdown, free).
+//!
+//! Life cycle: `build` starts the workers. `shutdown` closes the owner list (spawns are
+//! refused from then on), aborts every listed task (those not running are cancelled on the
+//! spot; running ones see the request), discards the queue entries it can reach, wakes every
+//! worker so they discard theirs, and waits until every task has been released. `free` does a
+//! shutdown without limit, then stops and joins every thread. The memory of [`Shared`] lives
+//! while a thread of the runtime, the user's handle, or a remote waker in the middle of a
+//! schedule holds an `Arc` to it; tasks do not keep it alive, because a task is released from
+//! the owner list before it can outlive the runtime (rule 8 of `core::task`).
+
+pub(crate) mod blocking;
+pub(crate) mod config;
+pub(crate) mod context;
+pub(crate) mod worker;
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+
+use crate::core::park::Parker;
+use crate::core::sync::Mutex;
+use crate::core::task::owned::OwnedTasks;
+use crate::core::task::state::Outcome;
+use crate::core::task::{
+    Body, Header, Notified, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness, join,
+};
+pub(crate) use config::Config;
+use worker::WorkerStats;
+
+/// Per-worker state reachable from other threads.
+pub(crate) struct WorkerShared {
+    pub(crate) parker: Arc<Parker>,
+    pub(crate) stats: WorkerStats,
+}
+
+#[repr(C)]
+pub(crate) struct Shared {
+    /// Must stay the first field: tasks point at it.
+    scheduler: Scheduler,
+    pub(crate) config: Config,
+    pub(crate) owned: OwnedTasks,
+    injector: Injector<Notified>,
+    stealers: Box<[Stealer<Notified>]>,
+    pub(crate) workers: Box<[WorkerShared]>,
+    idle: idle::Idle,
+    pub(crate) blocking: blocking::BlockingPool,
+    pub(crate) blocking_polls: AtomicU64,
+    shutting_down: AtomicBool,
+    exiting: AtomicBool,
+    worker_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// The process-wide default runtime refuses shutdown and free.
+    pub(crate) is_default: bool,
+}
+
+mod idle;
+
+static VTABLE: SchedulerVtable = SchedulerVtable {
+    schedule: schedule_entry,
+    completed: task_completed,
+    release: task_released,
+};
+
+/// Why a spawn did not happen. The body comes back untouched.
+pub(crate) enum SpawnError {
+    Shutdown,
+}
+
+/// Why a runtime could not be built.
+#[derive(Debug)]
+pub(crate) enum BuildError {
+    Thread,
+}
+
+/// Counters for `tasks_runtime_metrics`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Metrics {
+    pub(crate) workers: usize,
+    pub(crate) blocking_threads: usize,
+    pub(crate) idle_blocking_threads: usize,
+    pub(crate) spawned: u64,
+    pub(crate) completed: u64,
+    pub(crate) failed: u64,
+    pub(crate) cancelled: u64,
+    pub(crate) alive: u64,
+    pub(crate) polls: u64,
+    pub(crate) steals: u64,
+    pub(crate) parks: u64,
+    pub(crate) injection_queue_depth: u64,
+    pub(crate) local_queue_depth: u64,
+}
+
+impl Shared {
+    /// Builds a runtime and starts its workers.
+    pub(crate) fn build(config: Config, is_default: bool) -> Result<Arc<Shared>, BuildError> {
+        let n = config.worker_threads.max(1);
+        let locals: Vec<Worker<Notified>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let shared = Arc::new(Shared {
+            scheduler: Scheduler { vtable: &VTABLE },
+            owned: OwnedTasks::new(n * 4),
+            injector: Injector::new(),
+            stealers: locals.iter().map(|w| w.stealer()).collect(),
+            workers: (0..n)
+                .map(|_| WorkerShared {
+                    parker: Arc::new(Parker::new()),
+                    stats: WorkerStats::default(),
+                })
+                .collect(),
+            idle: idle::Idle::new(n),
+            blocking: blocking::BlockingPool::new(),
+            blocking_polls: AtomicU64::new(0),
+            shutting_down: AtomicBool::new(false),
+            exiting: AtomicBool::new(false),
+            worker_threads: Mutex::new(Vec::with_capacity(n)),
+            is_default,
+            config,
+        });
+        for (index, local) in locals.into_iter().enumerate() {
+            let s = Arc::clone(&shared);
+            let name = format!("{}-{}", shared.config.thread_name, index);
+            match shared.spawn_thread(name, move || worker::run(s, index, local)) {
+                Ok(h) => shared.worker_threads.lock().push(h),
+                Err(_) => {
+                    shared.stop_threads();
+                    return Err(BuildError::Thread);
+                }
+            }
+        }
+        Ok(shared)
+    }
+
+    /// Starts a thread of this runtime with its name, stack size and start/stop hooks.
+    pub(crate) fn spawn_thread(
+        &self,
+        name: String,
+        f: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let start = self.config.on_thread_start.clone();
+        let stop = self.config.on_thread_stop.clone();
+        std::thread::Builder::new()
+            .name(name)
+            .stack_size(self.config.stack_size)
+            .spawn(move || {
+                if let Some(h) = &start {
+                    h();
+                }
+                f();
+                if let Some(h) = &stop {
+                    h();
+                }
+            })
+    }
+
+    pub(crate) fn scheduler_ptr(&self) -> NonNull<Scheduler> {
+        NonNull::from(&self.scheduler)
+    }
+
+    /// Spawns a task. On success returns the join handle's reference if one was asked for.
+    pub(crate) fn spawn<B: Body>(
+        self: &Arc<Self>,
+        body: B,
+        blocking: bool,
+        want_handle: bool,
+    ) -> Result<Option<TaskRef>, (SpawnError, B)> {
+        let id = crate::core::id::next_id();
+        let h = Header::allocate(body, id, self.scheduler_ptr(), blocking, want_handle);
+        if !self.owned.insert(h) {
+            // SAFETY: never linked or queued; nobody else has seen it.
+            let body = unsafe { Header::unallocate::<B>(h) };
+            return Err((SpawnError::Shutdown, body));
+        }
+        // SAFETY: allocate gave us refs: list (now the list's), entry, and maybe the handle.
+        let entry = unsafe { Notified::from_raw(h) };
+        let handle = want_handle.then(|| unsafe { TaskRef::from_raw(h) });
+        if blocking {
+            self.blocking.submit(self, entry);
+        } else {
+            self.schedule(entry, ScheduleKind::Wake);
+        }
+        Ok(handle)
+    }
+
+    fn schedule(&self, entry: Notified, kind: ScheduleKind) {
+        match context::current_worker() {
+            Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) => w.schedule_local(entry, kind),
+            _ => {
+                self.injector.push(entry);
+                self.notify_worker();
+            }
+        }
+    }
+
+    pub(crate) fn notify_worker(&self) {
+        if let Some(idx) = self.idle.worker_to_notify() {
+            self.workers[idx].parker.unpark();
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    fn wake_all_workers(&self) {
+        for w in self.workers.iter() {
+            w.parker.unpark();
+        }
+    }
+
+    /// Closes the runtime to spawns and cancels everything not running (first call only), then
+    /// waits for all tasks to be released. Returns false on timeout.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        if !self.shutting_down.swap(true, Ordering::AcqRel) {
+            for task in self.owned.close_and_collect() {
+                harness::abort(task.header());
+            }
+            // Entries we can reach are discarded here rather than waiting for a thread.
+            for entry in self.blocking.drain() {
+                drop(entry);
+            }
+            loop {
+                match self.injector.steal() {
+                    Steal::Success(entry) => drop(entry),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+            self.wake_all_workers();
+        }
+        self.owned.wait_empty(deadline)
+    }
+
+    /// Full shutdown, then stops and joins every thread.
+    pub(crate) fn shutdown_and_join(&self) {
+        self.shutdown(None);
+        self.stop_threads();
+    }
+
+    fn stop_threads(&self) {
+        self.exiting.store(true, Ordering::Release);
+        self.wake_all_workers();
+        let handles = std::mem::take(&mut *self.worker_threads.lock());
+        for h in handles {
+            let _ = h.join();
+        }
+        self.blocking.shutdown_and_join();
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn metrics(&self) -> Metrics {
+        let c = self.owned.counts();
+        let pool = self.blocking.counts();
+        let mut m = Metrics {
+            workers: self.workers.len(),
+            blocking_threads: pool.threads,
+            idle_blocking_threads: pool.idle,
+            spawned: c.spawned,
+            completed: c.completed,
+            failed: c.failed,
+            cancelled: c.cancelled,
+            alive: c
+                .spawned
+                .saturating_sub(c.completed + c.failed + c.cancelled),
+            polls: self.blocking_polls.load(Ordering::Relaxed),
+            injection_queue_depth: self.injector.len() as u64,
+            local_queue_depth: self.stealers.iter().map(|s| s.len() as u64).sum(),
+            ..Metrics::default()
+        };
+        for w in self.workers.iter() {
+            m.polls += w.stats.polls.load(Ordering::Relaxed);
+            m.steals += w.stats.steals.load(Ordering::Relaxed);
+            m.parks += w.stats.parks.load(Ordering::Relaxed);
+        }
+        m
+    }
+
+    /// Whether the calling thread is one of this runtime's threads.
+    pub(crate) fn is_current(&self) -> bool {
+        context::current_runtime().is_some_and(|r| std::ptr::eq(r, self))
+    }
+}
+
+/// Waits for a task: helping on a worker thread, parking elsewhere. None on timeout.
+pub(crate) fn join_task(target: &Header, deadline: Option<Instant>) -> Option<Outcome> {
+    if let Some(w) = context::current_worker() {
+        return w.join(target, deadline);
+    }
+    let parker = crate::core::park::current();
+    join::wait(target, &parker, deadline, || false)
+}
+
+unsafe fn shared_of<'a>(s: NonNull<Scheduler>) -> &'a Shared {
+    // SAFETY: `scheduler` is the first field of the repr(C) Shared these tasks point at.
+    unsafe { s.cast::<Shared>().as_ref() }
+}
+
+unsafe fn schedule_entry(s: NonNull<Scheduler>, entry: Notified, kind: ScheduleKind) {
+    // SAFETY: the task is SCHEDULED hence listed, hence the runtime is alive (rule 8).
+    let shared = unsafe { shared_of(s) };
+    match context::current_worker() {
+        Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), shared) => w.schedule_local(entry, kind),
+        _ => {
+            // From outside the runtime: once the entry is pushed, a worker may run the task to
+            // completion and the runtime may be freed before we wake a worker, so hold it.
+            // SAFETY: the Shared is alive (above) and owned by an Arc.
+            let guard = unsafe {
+                Arc::increment_strong_count(shared as *const Shared);
+                Arc::from_raw(shared as *const Shared)
+            };
+            guard.injector.push(entry);
+            guard.notify_worker();
+        }
+    }
+}
+
+unsafe fn task_completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome, release: bool) {
+    // SAFETY: called while the task is still listed.
+    let shared = unsafe { shared_of(s) };
+    shared.owned.count(h, outcome);
+    if release {
+        shared.owned.remove(h);
+    }
+}
+
+unsafe fn task_released(s: NonNull<Scheduler>, h: &Header) {
+    // SAFETY: called while the task is still listed.
+    unsafe { shared_of(s) }.owned.remove(h);
+}

@@ -1,0 +1,260 @@
+//! A worker thread: its local queue (crossbeam FIFO deque, stealable), a LIFO slot for the task
+//! it just woke or spawned, and its loop: LIFO slot (at most `MAX_LIFO_STREAK` in a row, so two
+//! tasks waking each other cannot starve the queue), local queue, the injector (first every
+//! `INJECTOR_INTERVAL` ticks, so remote spawns are never starved), stealing, then sleeping.
+//!
+//! A worker that joins a task helps instead of blocking: it runs the task inline if nobody has
+//! started it (its own children, so stack depth follows the user's recursion), else runs other
+//! queued work while it waits, up to a nesting depth and stack margin, and otherwise sleeps as
+//! an idle worker that the task's completion or new work wakes.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crossbeam_deque::{Steal, Worker};
+
+use super::Shared;
+use super::context;
+use crate::core::park::Parker;
+use crate::core::task::state::Outcome;
+use crate::core::task::{Header, Notified, ScheduleKind, harness, join, waiters};
+
+const INJECTOR_INTERVAL: u32 = 61;
+const MAX_LIFO_STREAK: u32 = 3;
+const MAX_HELP_DEPTH: u32 = 48;
+/// Stack kept free when deciding whether to run another task nested inside a join.
+const STACK_MARGIN: usize = 256 << 10;
+
+/// Counters a worker updates without read-modify-write (only it writes them).
+#[derive(Default)]
+pub(crate) struct WorkerStats {
+    pub(crate) polls: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) parks: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+pub(crate) struct WorkerCtx {
+    pub(crate) shared: Arc<Shared>,
+    index: usize,
+    local: Worker<Notified>,
+    lifo: Cell<Option<Notified>>,
+    lifo_streak: Cell<u32>,
+    tick: Cell<u32>,
+    searching: Cell<bool>,
+    rng: Cell<u64>,
+    help_depth: Cell<u32>,
+    stack_base: usize,
+    parker: Arc<Parker>,
+}
+
+pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
+    let base_marker = 0u8;
+    let ctx = WorkerCtx {
+        parker: Arc::clone(&shared.workers[index].parker),
+        shared,
+        index,
+        local,
+        lifo: Cell::new(None),
+        lifo_streak: Cell::new(0),
+        tick: Cell::new(0),
+        searching: Cell::new(false),
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
+        help_depth: Cell::new(0),
+        stack_base: &base_marker as *const u8 as usize,
+    };
+    let _rt = context::enter_runtime(&ctx.shared);
+    let _w = context::enter_worker(&ctx);
+    ctx.main_loop();
+    ctx.drain();
+}
+
+impl WorkerCtx {
+    fn stats(&self) -> &WorkerStats {
+        &self.shared.workers[self.index].stats
+    }
+
+    fn main_loop(&self) {
+        loop {
+            if let Some(t) = self.next_task() {
+                self.run_task(t);
+                continue;
+            }
+            if self.shared.exiting.load(Ordering::Acquire) {
+                return;
+            }
+            if let Some(t) = self.search() {
+                self.run_task(t);
+                continue;
+            }
+            self.sleep(None);
+        }
+    }
+
+    /// At exit every task is complete, so what is left in the queues is stale entries.
+    fn drain(&self) {
+        drop(self.lifo.take());
+        while let Some(t) = self.local.pop() {
+            drop(t);
+        }
+    }
+
+    fn run_task(&self, t: Notified) {
+        if self.searching.get() {
+            self.stop_searching();
+        }
+        if harness::run(t) {
+            bump(&self.stats().polls);
+        }
+    }
+
+    fn next_task(&self) -> Option<Notified> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % INJECTOR_INTERVAL == 0
+            && let Some(t) = self.pop_injector()
+        {
+            return Some(t);
+        }
+        if let Some(t) = self.lifo.take() {
+            if self.lifo_streak.get() < MAX_LIFO_STREAK {
+                self.lifo_streak.set(self.lifo_streak.get() + 1);
+                return Some(t);
+            }
+            self.local.push(t);
+        }
+        self.lifo_streak.set(0);
+        self.local.pop().or_else(|| self.pop_injector())
+    }
+
+    fn pop_injector(&self) -> Option<Notified> {
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(t) => return Some(t),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    fn next_rand(&self) -> u64 {
+        // xorshift64: only used to pick a steal victim.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+
+    /// Steals from the other workers (random start) and the injector, if allowed to search.
+    fn search(&self) -> Option<Notified> {
+        if !self.searching.get() {
+            if !self.shared.idle.try_start_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let n = self.shared.stealers.len();
+        let start = self.next_rand() as usize % n;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            loop {
+                match self.shared.stealers[victim].steal_batch_and_pop(&self.local) {
+                    Steal::Success(t) => {
+                        bump(&self.stats().steals);
+                        return Some(t);
+                    }
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
+        self.pop_injector()
+    }
+
+    fn stop_searching(&self) {
+        self.searching.set(false);
+        if self.shared.idle.stop_searching() {
+            self.shared.notify_worker();
+        }
+    }
+
+    /// Sleeps as an idle worker until new work (or, for a join, the task's completion, or the
+    /// deadline) wakes it.
+    fn sleep(&self, deadline: Option<Instant>) {
+        let idle = &self.shared.idle;
+        idle.begin_sleep(self.index, self.searching.replace(false));
+        if self.shared.has_work() || self.shared.exiting.load(Ordering::Acquire) {
+            if !idle.cancel_sleep(self.index) {
+                self.searching.set(true);
+            }
+            return;
+        }
+        bump(&self.stats().parks);
+        self.parker.park(deadline);
+        if !idle.cancel_sleep(self.index) {
+            self.searching.set(true);
+        }
+    }
+
+    /// Queues a task from this worker: a wake or spawn goes to the LIFO slot (the previous
+    /// occupant moves to the queue), a yield to the back of the queue.
+    pub(crate) fn schedule_local(&self, t: Notified, kind: ScheduleKind) {
+        match kind {
+            ScheduleKind::Yield => self.local.push(t),
+            ScheduleKind::Wake => match self.lifo.replace(Some(t)) {
+                Some(prev) => self.local.push(prev),
+                None => return,
+            },
+        }
+        // Only stealable work is worth waking another worker for.
+        self.shared.notify_worker();
+    }
+
+    fn stack_ok(&self) -> bool {
+        let here = 0u8;
+        let used = self.stack_base.saturating_sub(&here as *const u8 as usize);
+        used + STACK_MARGIN < self.shared.config.stack_size
+    }
+
+    /// Join on this worker (see module docs). `target` is alive (the caller holds the handle).
+    pub(crate) fn join(&self, target: &Header, deadline: Option<Instant>) -> Option<Outcome> {
+        let own = std::ptr::eq(target.scheduler.as_ptr(), self.shared.scheduler_ptr().as_ptr());
+        if own && !target.is_poll_style() && !target.is_blocking() {
+            harness::try_run_inline(target);
+        }
+        loop {
+            if let Some(o) = join::outcome(target) {
+                return Some(o);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            let can_help = self.help_depth.get() < MAX_HELP_DEPTH && self.stack_ok();
+            if can_help && let Some(t) = self.next_task().or_else(|| self.search()) {
+                self.help_depth.set(self.help_depth.get() + 1);
+                self.run_task(t);
+                self.help_depth.set(self.help_depth.get() - 1);
+                continue;
+            }
+            if !waiters::register(target, &self.parker) {
+                continue;
+            }
+            if can_help {
+                self.sleep(deadline);
+            } else {
+                self.parker.park(deadline);
+            }
+            waiters::deregister(target, &self.parker);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! One place that picks the synchronisation primitives: std/parking_lot normally, loom's
+//! model-checked versions under `--cfg loom`. Everything in `core` imports from here so the
+//! same code is what loom explores.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
+#[cfg(loom)]
+pub(crate) use loom::thread_local;
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
+#[cfg(not(loom))]
+pub(crate) use std::thread_local;
+
+/// `UnsafeCell` with loom's closure API, so accesses are tracked under loom.
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(
+    #[cfg(loom)] loom::cell::UnsafeCell<T>,
+    #[cfg(not(loom))] std::cell::UnsafeCell<T>,
+);
+
+impl<T> UnsafeCell<T> {
+    pub(crate) fn new(value: T) -> Self {
+        #[cfg(loom)]
+        return Self(loom::cell::UnsafeCell::new(value));
+        #[cfg(not(loom))]
+        return Self(std::cell::UnsafeCell::new(value));
+    }
+
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        #[cfg(loom)]
+        return self.0.with(f);
+        #[cfg(not(loom))]
+        return f(self.0.get());
+    }
+
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        #[cfg(loom)]
+        return self.0.with_mut(f);
+        #[cfg(not(loom))]
+        return f(self.0.get());
+    }
+}
+
+/// A mutex whose `lock` returns the guard directly (parking_lot style) in both builds.
+#[derive(Debug, Default)]
+pub(crate) struct Mutex<T>(
+    #[cfg(loom)] loom::sync::Mutex<T>,
+    #[cfg(not(loom))] parking_lot::Mutex<T>,
+);
+
+#[cfg(loom)]
+pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+#[cfg(not(loom))]
+pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        #[cfg(loom)]
+        return Self(loom::sync::Mutex::new(value));
+        #[cfg(not(loom))]
+        return Self(parking_lot::Mutex::new(value));
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        #[cfg(loom)]
+        return self.0.lock().unwrap();
+        #[cfg(not(loom))]
+        return self.0.lock();
+    }
+}
+
+/// A condition variable paired with [`Mutex`]. Under loom timeouts are not modelled: a timed
+/// wait is an untimed wait, which is the harder case for the code that uses it.
+#[derive(Debug, Default)]
+pub(crate) struct Condvar(
+    #[cfg(loom)] loom::sync::Condvar,
+    #[cfg(not(loom))] parking_lot::Condvar,
+);
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Waits until notified or until `deadline` (None: no limit). Returns the guard.
+    pub(crate) fn wait_until<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: Option<std::time::Instant>,
+    ) -> MutexGuard<'a, T> {
+        #[cfg(loom)]
+        {
+            let _ = deadline;
+            self.0.wait(guard).unwrap()
+        }
+        #[cfg(not(loom))]
+        {
+            let mut guard = guard;
+            match deadline {
+                Some(d) => {
+                    self.0.wait_until(&mut guard, d);
+                }
+                None => self.0.wait(&mut guard),
+            }
+            guard
+        }
+    }
+
+    pub(crate) fn notify_one(&self) {
+        self.0.notify_one();
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
+
+/// Spin-wait hint; under loom, a yield so the model explores other threads.
+#[inline]
+pub(crate) fn spin_hint() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}

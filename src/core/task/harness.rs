@@ -1,0 +1,179 @@
+//! Running, completing, cancelling and waking tasks: the code paths of rules 2–8 in the
+//! module docs. Every function here is called with a reference to the task held by the caller.
+
+use std::ptr::NonNull;
+
+use super::state::{self, AbortResult, AfterPoll, Outcome, PopResult, WakeResult};
+use super::{BodyPoll, Context, Header, Notified, ScheduleKind};
+use crate::core::context;
+use crate::core::sync::Ordering;
+
+/// Runs a popped queue entry (rule 2). Returns whether the task was actually polled.
+pub(crate) fn run(entry: Notified) -> bool {
+    let h = entry.into_raw();
+    // SAFETY: the entry owned a reference, which we now hold.
+    let header = unsafe { h.as_ref() };
+    match header.state.transition_from_queue() {
+        PopResult::Run => {
+            run_claimed(header);
+            // SAFETY: the entry's reference.
+            unsafe { Header::drop_ref(h) };
+            true
+        }
+        PopResult::Stale { release, dealloc } => {
+            stale_entry(h, release, dealloc);
+            false
+        }
+    }
+}
+
+/// An entry that will never run (teardown): a pop whose claim, if it gets one, cancels.
+pub(crate) fn discard_entry(h: NonNull<Header>) {
+    // SAFETY: the entry owned a reference, which we now hold.
+    let header = unsafe { h.as_ref() };
+    match header.state.transition_from_queue() {
+        PopResult::Run => {
+            finish(header, Outcome::Cancelled, std::ptr::null_mut());
+            // SAFETY: the entry's reference.
+            unsafe { Header::drop_ref(h) };
+        }
+        PopResult::Stale { release, dealloc } => stale_entry(h, release, dealloc),
+    }
+}
+
+fn stale_entry(h: NonNull<Header>, release: bool, dealloc: bool) {
+    // The transition already dropped the entry's reference; when `release` is set the owner
+    // list still holds one, so the block is alive until we drop that.
+    if release {
+        // SAFETY: the task is in its owner's list, so the scheduler is alive (rule 8).
+        let header = unsafe { h.as_ref() };
+        unsafe { (header.scheduler.as_ref().vtable.release)(header.scheduler, header) };
+        // SAFETY: the owner list's reference, handed to us by the release.
+        unsafe { Header::drop_ref(h) };
+    } else if dealloc {
+        // SAFETY: that was the last reference.
+        unsafe { Header::dealloc(h) };
+    }
+}
+
+/// Joiner on a worker of the task's runtime: runs the task on this thread if nobody has
+/// started it (rule 3). Returns whether it ran.
+pub(crate) fn try_run_inline(header: &Header) -> bool {
+    if header.state.try_claim() {
+        run_claimed(header);
+        true
+    } else {
+        false
+    }
+}
+
+/// Polls a task whose RUNNING flag the caller holds, and applies the result.
+pub(crate) fn run_claimed(header: &Header) {
+    let mut output: *mut () = std::ptr::null_mut();
+    let result = {
+        let _current = context::enter_task(header);
+        let mut cx = Context { task: header };
+        // SAFETY: we hold RUNNING: exclusive access to the body.
+        unsafe { (header.vtable.poll)(NonNull::from(header), &mut cx, &mut output) }
+    };
+    match result {
+        BodyPoll::Ready => finish(header, Outcome::Ok, output),
+        BodyPoll::Failed => finish(header, Outcome::Failed, output),
+        BodyPoll::Pending | BodyPoll::Yield => {
+            match header
+                .state
+                .transition_after_poll(result == BodyPoll::Yield)
+            {
+                AfterPoll::Idle | AfterPoll::AlreadyQueued => {}
+                AfterPoll::Reschedule => {
+                    // SAFETY: the transition added the entry's reference and set SCHEDULED.
+                    let entry = unsafe { Notified::from_raw(NonNull::from(header)) };
+                    schedule(header, entry, ScheduleKind::Yield);
+                }
+                AfterPoll::Cancel => finish(header, Outcome::Cancelled, std::ptr::null_mut()),
+            }
+        }
+    }
+}
+
+/// Submits an entry to the task's scheduler. The task is SCHEDULED, hence in its owner's
+/// list, hence its scheduler is alive (rule 8).
+fn schedule(header: &Header, entry: Notified, kind: ScheduleKind) {
+    // SAFETY: see above.
+    unsafe { (header.scheduler.as_ref().vtable.schedule)(header.scheduler, entry, kind) }
+}
+
+/// Completes a task whose RUNNING flag the caller holds (rule 7). The caller also holds a
+/// reference, which it keeps.
+pub(crate) fn finish(header: &Header, outcome: Outcome, output: *mut ()) {
+    if outcome != Outcome::Cancelled {
+        header.output.store(output, Ordering::Release);
+    }
+    // SAFETY: we hold RUNNING, and a task completes once: the body is dropped once.
+    unsafe { (header.vtable.drop_body)(NonNull::from(header)) };
+    let prev = header.state.transition_to_complete(outcome);
+    let release = !prev.has(state::SCHEDULED);
+    // SAFETY: the task is still in its owner's list (we have not released it), so the
+    // scheduler is alive. After this call we do not touch the scheduler again.
+    unsafe {
+        (header.scheduler.as_ref().vtable.completed)(header.scheduler, header, outcome, release)
+    };
+    if !prev.has(state::JOIN_INTEREST) {
+        header.drop_output();
+    } else if prev.has(state::JOIN_WAKER) {
+        // Rule 9: the slot is ours to read until we clear JOIN_WAKER.
+        header.join_waker.with(|w| {
+            // SAFETY: JOIN_WAKER set: the join side does not write the slot.
+            if let Some(w) = unsafe { &*w } {
+                w.wake_by_ref();
+            }
+        });
+        let after = header.state.unset_join_waker_after_complete();
+        if !after.has(state::JOIN_INTEREST) {
+            // SAFETY: the handle is gone and COMPLETE is set: nobody else touches the slot.
+            header.join_waker.with_mut(|w| drop(unsafe { (*w).take() }));
+        }
+    }
+    if prev.has(state::JOIN_PARKED) {
+        super::waiters::unpark_all(header);
+    }
+    if release {
+        // SAFETY: the owner list's reference (the caller still holds its own).
+        unsafe { Header::drop_ref(NonNull::from(header)) };
+    }
+}
+
+/// Abort (rule 6). The caller holds a reference.
+pub(crate) fn abort(header: &Header) {
+    match header.state.transition_to_abort() {
+        AbortResult::Nothing | AbortResult::Requested => {}
+        AbortResult::Claimed => finish(header, Outcome::Cancelled, std::ptr::null_mut()),
+    }
+}
+
+/// Wake keeping the caller's reference (rule 5).
+pub(crate) fn wake_by_ref(header: &Header) {
+    if header.state.transition_to_notified_by_ref() == WakeResult::Submit {
+        // SAFETY: the transition added the entry's reference and set SCHEDULED.
+        let entry = unsafe { Notified::from_raw(NonNull::from(header)) };
+        schedule(header, entry, ScheduleKind::Wake);
+    }
+}
+
+/// Wake consuming the caller's reference (rule 5).
+pub(crate) fn wake_by_val(h: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the block alive until the transition.
+    let header = unsafe { h.as_ref() };
+    match header.state.transition_to_notified_by_val() {
+        (WakeResult::Submit, _) => {
+            // SAFETY: our reference moved to the entry, SCHEDULED is set.
+            let entry = unsafe { Notified::from_raw(h) };
+            schedule(header, entry, ScheduleKind::Wake);
+        }
+        (WakeResult::Nothing, true) => {
+            // SAFETY: ours was the last reference.
+            unsafe { Header::dealloc(h) }
+        }
+        (WakeResult::Nothing, false) => {}
+    }
+}

@@ -1,0 +1,85 @@
+//! The join side of a task: polling for the outcome with a waker (rule 9), waiting by parking
+//! (rule 10), and dropping the handle (rule 11).
+
+use std::task::Waker;
+use std::time::Instant;
+
+use super::state::{self, Outcome};
+use super::{Header, waiters};
+use crate::core::park::Parker;
+
+/// The outcome, if the task is complete.
+pub(crate) fn outcome(header: &Header) -> Option<Outcome> {
+    header.state.load().outcome()
+}
+
+/// Poll-style join: the outcome if complete, else registers `waker` (replacing an earlier
+/// one) so that it is woken exactly when the task completes, and returns None.
+pub(crate) fn poll(header: &Header, waker: &Waker) -> Option<Outcome> {
+    if let Some(o) = outcome(header) {
+        return Some(o);
+    }
+    if !header.state.begin_register_join_waker() {
+        return outcome(header);
+    }
+    // We hold REGISTERING and JOIN_WAKER is clear: the slot is ours.
+    header.join_waker.with_mut(|slot| {
+        // SAFETY: rule 9, the join side owns the slot now.
+        let slot = unsafe { &mut *slot };
+        match slot {
+            Some(existing) if existing.will_wake(waker) => {}
+            _ => *slot = Some(Box::new(waker.clone())),
+        }
+    });
+    if header.state.finish_register_join_waker() {
+        None
+    } else {
+        outcome(header)
+    }
+}
+
+/// Parks the calling thread until the task completes or `deadline` passes. Returns the
+/// outcome, or None on timeout. `extra_wake` lets a worker also stop parking when it has other
+/// work (it is checked after every wake-up).
+pub(crate) fn wait(
+    header: &Header,
+    parker: &crate::core::sync::Arc<Parker>,
+    deadline: Option<Instant>,
+    mut stop_early: impl FnMut() -> bool,
+) -> Option<Outcome> {
+    loop {
+        if let Some(o) = outcome(header) {
+            return Some(o);
+        }
+        let registered = waiters::register(header, parker);
+        if registered {
+            parker.park(deadline);
+            waiters::deregister(header, parker);
+        }
+        if let Some(o) = outcome(header) {
+            return Some(o);
+        }
+        if let Some(d) = deadline
+            && Instant::now() >= d
+        {
+            return None;
+        }
+        if stop_early() {
+            return None;
+        }
+    }
+}
+
+/// Drops the join handle's interest and reference (rule 11).
+pub(crate) fn drop_handle(header: &Header) {
+    let (prev, next) = header.state.transition_join_handle_dropped();
+    if !next.has(state::JOIN_WAKER) {
+        // SAFETY: rule 9: JOIN_WAKER is clear, the join side owns the slot.
+        header.join_waker.with_mut(|w| drop(unsafe { (*w).take() }));
+    }
+    if prev.has(state::COMPLETE) {
+        header.drop_output();
+    }
+    // SAFETY: the handle's reference.
+    unsafe { Header::drop_ref(std::ptr::NonNull::from(header)) };
+}

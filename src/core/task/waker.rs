@@ -1,0 +1,67 @@
+//! Wakers. A task waker is a `std::task::Waker` whose data pointer is the task header and
+//! which owns one task reference; user-defined wakers (a callback, data and drop function) are
+//! `Arc`-backed wakers. Both kinds are plain `Waker`s, so the rest of the code needs no
+//! distinction.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::task::{RawWaker, RawWakerVTable, Wake, Waker};
+
+use super::{Header, TaskRef, harness};
+
+static TASK_WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone_raw, wake_raw, wake_by_ref_raw, drop_raw);
+
+/// Turns a task reference into a waker that owns it.
+pub(crate) fn task_waker(task: TaskRef) -> Waker {
+    let raw = RawWaker::new(task.into_raw().as_ptr() as *const (), &TASK_WAKER_VTABLE);
+    // SAFETY: the vtable functions uphold RawWaker's contract: the data pointer is a task
+    // header with one reference owned by this waker.
+    unsafe { Waker::from_raw(raw) }
+}
+
+fn header_of(data: *const ()) -> NonNull<Header> {
+    // SAFETY (of callers): data came from `task_waker`, non-null.
+    unsafe { NonNull::new_unchecked(data as *mut Header) }
+}
+
+unsafe fn clone_raw(data: *const ()) -> RawWaker {
+    // SAFETY: the waker being cloned owns a reference, so the header is alive.
+    unsafe { header_of(data).as_ref().state.ref_inc() };
+    RawWaker::new(data, &TASK_WAKER_VTABLE)
+}
+
+unsafe fn wake_raw(data: *const ()) {
+    harness::wake_by_val(header_of(data));
+}
+
+unsafe fn wake_by_ref_raw(data: *const ()) {
+    // SAFETY: the waker owns a reference.
+    harness::wake_by_ref(unsafe { header_of(data).as_ref() });
+}
+
+unsafe fn drop_raw(data: *const ()) {
+    // SAFETY: the waker's reference.
+    unsafe { Header::drop_ref(header_of(data)) }
+}
+
+/// A user-defined wake callback. `drop` runs once, when the last waker sharing it goes away.
+pub(crate) trait WakeFn: Send + Sync + 'static {
+    fn wake(&self);
+}
+
+struct CustomWaker<W: WakeFn>(W);
+
+impl<W: WakeFn> Wake for CustomWaker<W> {
+    fn wake(self: Arc<Self>) {
+        self.0.wake();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.wake();
+    }
+}
+
+/// A waker calling `w.wake()` synchronously on every wake; `w` is dropped with the last clone.
+pub(crate) fn custom_waker<W: WakeFn>(w: W) -> Waker {
+    Waker::from(Arc::new(CustomWaker(w)))
+}

@@ -1,0 +1,34 @@
+//! The task and runtime of the calling thread.
+
+use std::ffi::c_char;
+
+use super::boundary;
+use super::runtime::{tasks_runtime, to_ptr};
+use crate::core::context::current_task;
+use crate::core::runtime::context::current_runtime;
+
+/// The id of the task running on the calling thread; 0 outside a task.
+#[unsafe(no_mangle)]
+pub extern "C" fn tasks_current_id() -> u64 {
+    // SAFETY: the running task is alive while it runs on this thread.
+    boundary(|| current_task().map_or(0, |t| unsafe { t.as_ref() }.id))
+}
+
+/// The name of the running task; NULL if unnamed or outside a task. Borrowed: valid while the
+/// task runs.
+#[unsafe(no_mangle)]
+pub extern "C" fn tasks_current_name() -> *const c_char {
+    boundary(|| {
+        current_task()
+            // SAFETY: called on the thread running the task, which keeps its body alive.
+            .and_then(|t| unsafe { t.as_ref().name() })
+            .map_or(std::ptr::null(), |n| unsafe { n.as_ref() }.as_ptr())
+    })
+}
+
+/// The runtime whose thread (worker or blocking) is calling; NULL elsewhere. Borrowed: do not
+/// free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn tasks_current_runtime() -> *mut tasks_runtime {
+    boundary(|| current_runtime().map_or(std::ptr::null_mut(), to_ptr))
+}

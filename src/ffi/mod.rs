@@ -1,0 +1,94 @@
+//! The C boundary. Every export is a plain `#[unsafe(no_mangle)] pub extern "C" fn` whose body
+//! runs behind [`boundary`] (a Rust panic becomes `TASKS_ERR_INTERNAL` / NULL / 0 / false and
+//! never unwinds into C), checks every pointer argument before use, and states in its doc
+//! comment who owns what. These comments become `include/tasks.h`.
+//!
+//! Pointer representations (all opaque to C):
+//! - `tasks_runtime*`: an `Arc<Shared>` turned into a raw pointer (`Arc::into_raw`); the
+//!   default runtime's is borrowed from a process-lifetime `Arc`.
+//! - `tasks_join_handle*` / `tasks_abort_handle*`: the task header itself, owning one task
+//!   reference (the join handle's also carries the task's join interest).
+//! - `tasks_waker*`: a boxed `std::task::Waker`.
+//! - `tasks_context*`: the core poll context, valid only during the poll call it is passed to.
+//! - `tasks_builder*`: a boxed runtime configuration.
+
+#![allow(non_camel_case_types)]
+
+pub mod abort_handle;
+pub mod body;
+pub mod builder;
+pub mod context;
+pub mod current;
+pub mod join_handle;
+pub mod metrics;
+pub mod runtime;
+pub mod spawn;
+pub mod status;
+pub mod waker;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+pub use status::tasks_status;
+
+/// What an export returns when a panic was caught in its body.
+pub(crate) trait OnPanic {
+    fn on_panic() -> Self;
+}
+
+impl OnPanic for tasks_status {
+    fn on_panic() -> Self {
+        tasks_status::TASKS_ERR_INTERNAL
+    }
+}
+impl<T> OnPanic for *mut T {
+    fn on_panic() -> Self {
+        std::ptr::null_mut()
+    }
+}
+impl<T> OnPanic for *const T {
+    fn on_panic() -> Self {
+        std::ptr::null()
+    }
+}
+impl OnPanic for bool {
+    fn on_panic() -> Self {
+        false
+    }
+}
+impl OnPanic for u64 {
+    fn on_panic() -> Self {
+        0
+    }
+}
+impl OnPanic for usize {
+    fn on_panic() -> Self {
+        0
+    }
+}
+impl OnPanic for () {
+    fn on_panic() -> Self {}
+}
+
+/// Runs an export's body, turning a panic into the export's error value.
+#[inline]
+pub(crate) fn boundary<T: OnPanic>(f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| T::on_panic())
+}
+
+/// Early return of `$ret` when any of the pointers is NULL.
+macro_rules! null_check {
+    ($ret:expr; $($p:expr),+ $(,)?) => {
+        if $($p.is_null())||+ {
+            return $ret;
+        }
+    };
+}
+pub(crate) use null_check;
+
+/// Converts a nanosecond timeout into a deadline (None: forever; `TASKS_FOREVER` or overflow).
+pub(crate) fn deadline_after(timeout_ns: u64) -> Option<std::time::Instant> {
+    if timeout_ns == u64::MAX {
+        return None;
+    }
+    std::time::Instant::now().checked_add(std::time::Duration::from_nanos(timeout_ns))
+}

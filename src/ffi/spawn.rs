@@ -1,0 +1,89 @@
+//! `tasks_spawn`, `tasks_spawn_poll`, `tasks_spawn_blocking`.
+
+use std::ffi::c_void;
+
+use super::body::{CBody, CFunc, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
+use super::join_handle::tasks_join_handle;
+use super::runtime::{resolve, tasks_runtime};
+use super::{boundary, tasks_status};
+use crate::core::runtime::SpawnError;
+
+unsafe fn spawn_body(
+    rt: *mut tasks_runtime,
+    func: Option<CFunc>,
+    arg: *mut c_void,
+    opts: *const tasks_spawn_opts,
+    blocking: bool,
+    out: *mut *mut tasks_join_handle,
+) -> tasks_status {
+    let Some(func) = func else {
+        return tasks_status::TASKS_ERR_NULL;
+    };
+    let Some(shared) = resolve(rt) else {
+        return tasks_status::TASKS_ERR_THREAD;
+    };
+    // SAFETY: opts is NULL or valid (caller's contract).
+    let body = unsafe { CBody::new(func, arg, opts) };
+    match shared.spawn(body, blocking, !out.is_null()) {
+        Ok(handle) => {
+            if let Some(h) = handle {
+                // SAFETY: out is non-NULL when a handle was asked for.
+                unsafe { *out = h.into_raw().as_ptr().cast() };
+            }
+            tasks_status::TASKS_OK
+        }
+        Err((SpawnError::Shutdown, body)) => {
+            body.disarm();
+            tasks_status::TASKS_ERR_SHUTDOWN
+        }
+    }
+}
+
+/// Spawns a run-to-completion task: `fn(arg, &output)` runs once on a worker thread.
+///
+/// `rt` NULL: the runtime of the calling thread if it is one of a runtime's threads, else the
+/// default runtime. `opts` may be NULL. `out` NULL: the task is detached (its output is dropped
+/// with `drop_output`); otherwise `*out` receives a join handle that you free with
+/// tasks_join_handle_free. On success the task owns `arg` (released with `opts->drop_arg`
+/// exactly once). On error nothing was spawned and `arg` stays yours.
+/// Returns TASKS_OK, TASKS_ERR_NULL (fn is NULL), TASKS_ERR_SHUTDOWN.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_spawn(
+    rt: *mut tasks_runtime,
+    func: tasks_fn,
+    arg: *mut c_void,
+    opts: *const tasks_spawn_opts,
+    out: *mut *mut tasks_join_handle,
+) -> tasks_status {
+    // SAFETY: forwarded caller contract.
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, false, out) })
+}
+
+/// Spawns a poll-style task: `poll(state, cx, &output)` is called on worker threads until it
+/// returns READY or FAILED. Ownership and errors as for tasks_spawn (`state` plays `arg`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_spawn_poll(
+    rt: *mut tasks_runtime,
+    poll: tasks_poll_fn,
+    state: *mut c_void,
+    opts: *const tasks_spawn_opts,
+    out: *mut *mut tasks_join_handle,
+) -> tasks_status {
+    // SAFETY: forwarded caller contract.
+    boundary(|| unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, false, out) })
+}
+
+/// Spawns a run-to-completion task on the runtime's blocking pool: threads started on demand up
+/// to the builder's limit (idle ones exit after the keep-alive), so workers are never blocked
+/// by it. Ownership and errors as for tasks_spawn.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_spawn_blocking(
+    rt: *mut tasks_runtime,
+    func: tasks_fn,
+    arg: *mut c_void,
+    opts: *const tasks_spawn_opts,
+    out: *mut *mut tasks_join_handle,
+) -> tasks_status {
+    // SAFETY: forwarded caller contract.
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, true, out) })
+}
