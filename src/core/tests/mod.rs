@@ -1,1 +1,11 @@
+//! Tests of the core: the task state machine and join protocol against a test scheduler
+//! (`support`), loom models of the races (`loom_models`, `--cfg loom`), and the runtime
+//! (`runtime`, real threads).
 
+mod support;
+#[cfg(not(loom))]
+mod task_unit;
+#[cfg(loom)]
+mod loom_models;
+#[cfg(not(loom))]
+mod runtime;

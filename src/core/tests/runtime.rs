@@ -1,0 +1,125 @@
+//! The runtime with real threads: spawn, join (parked and helping), yield, blocking pool,
+//! shutdown with queued/idle tasks, metrics, and teardown leaving no thread behind.
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::{Duration, Instant};
+
+use super::support::*;
+use crate::core::runtime::{Config, Shared, join_task};
+use crate::core::sync::Arc;
+use crate::core::task::state::Outcome;
+use crate::core::task::waker;
+
+/// Small under miri, which runs threads slowly.
+fn n(full: usize) -> usize {
+    if cfg!(miri) { full / 100 + 2 } else { full }
+}
+
+fn runtime(workers: usize) -> Arc<Shared> {
+    let config = Config {
+        worker_threads: workers,
+        blocking_keep_alive: Duration::from_millis(20),
+        ..Config::default()
+    };
+    Shared::build(config, false).expect("threads start")
+}
+
+#[test]
+fn spawn_and_join_many_from_outside() {
+    let rt = runtime(2);
+    let c = Arc::new(Counters::default());
+    let handles: Vec<_> = (0..n(2000))
+        .map(|i| {
+            let script = if i % 2 == 0 { Script::Run(i) } else { Script::Yield(2) };
+            rt.spawn(TestBody::new(script, &c), false, true).ok().unwrap().unwrap()
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
+        consume_output(h.header().take_output());
+        drop_handle(h);
+    }
+    assert_eq!(c.drops.load(SeqCst), n(2000));
+    let m = rt.metrics();
+    assert_eq!(m.spawned, n(2000) as u64);
+    assert_eq!(m.completed, n(2000) as u64);
+    assert_eq!(m.alive, 0);
+    rt.shutdown_and_join();
+}
+
+#[test]
+fn join_with_deadline_times_out_then_succeeds() {
+    let rt = runtime(1);
+    let c = Arc::new(Counters::default());
+    let h = rt.spawn(TestBody::new(Script::UntilFlag, &c), false, true).ok().unwrap().unwrap();
+    let start = Instant::now();
+    let deadline = start + Duration::from_millis(20);
+    assert_eq!(join_task(h.header(), Some(deadline)), None);
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    c.flag.store(true, SeqCst);
+    waker::task_waker(h.clone()).wake();
+    assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
+    drop_handle(h);
+    rt.shutdown_and_join();
+    assert_eq!(c.outputs_dropped.load(SeqCst), 1);
+}
+
+#[test]
+fn blocking_pool_runs_tasks_and_threads_exit_after_keep_alive() {
+    let rt = runtime(1);
+    let c = Arc::new(Counters::default());
+    let handles: Vec<_> = (0..4)
+        .map(|i| rt.spawn(TestBody::new(Script::Run(i), &c), true, true).ok().unwrap().unwrap())
+        .collect();
+    for h in handles {
+        assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
+        drop_handle(h);
+    }
+    assert!(rt.metrics().blocking_threads >= 1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rt.metrics().blocking_threads > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(rt.metrics().blocking_threads, 0, "idle blocking threads exit");
+    rt.shutdown_and_join();
+}
+
+#[test]
+fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
+    let rt = runtime(2);
+    let c = Arc::new(Counters::default());
+    let handles: Vec<_> = (0..n(200))
+        .map(|_| rt.spawn(TestBody::new(Script::UntilFlag, &c), false, true).ok().unwrap().unwrap())
+        .collect();
+    // Let them all be polled once and go idle.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.polls.load(SeqCst) < n(200) && Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert!(rt.shutdown(Some(Duration::from_secs(10))));
+    for h in &handles {
+        assert_eq!(join_task(h.header(), None), Some(Outcome::Cancelled));
+    }
+    assert_eq!(c.drops.load(SeqCst), n(200));
+    let refused = rt.spawn(TestBody::new(Script::Run(0), &c), false, true);
+    assert!(refused.is_err());
+    drop(refused);
+    rt.shutdown_and_join();
+    for h in handles {
+        drop_handle(h);
+    }
+    assert_eq!(rt.metrics().cancelled, n(200) as u64);
+}
+
+#[test]
+fn runtimes_come_and_go_without_leaving_threads() {
+    for _ in 0..n(50) {
+        let rt = runtime(2);
+        let c = Arc::new(Counters::default());
+        let h = rt.spawn(TestBody::new(Script::Run(1), &c), false, true).ok().unwrap().unwrap();
+        assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
+        drop_handle(h);
+        rt.shutdown_and_join();
+        assert_eq!(Arc::strong_count(&rt), 1, "every runtime thread released its reference");
+    }
+}
