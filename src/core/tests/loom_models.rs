@@ -1,0 +1,197 @@
+//! Loom models of the races listed in the state machine's docs. Run with
+//! `RUSTFLAGS="--cfg loom" cargo test --release --lib loom` (scripts/loom.sh); CI uses
+//! LOOM_MAX_PREEMPTIONS=2.
+
+use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
+use std::task::Waker;
+
+use loom::thread;
+
+use super::support::*;
+use crate::core::sync::{Arc, AtomicUsize};
+use crate::core::task::state::Outcome;
+use crate::core::task::{harness, join, waker};
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(2);
+    }
+    b.check(f);
+}
+
+/// A waker counting its wakes (loom-tracked).
+struct Count(AtomicUsize);
+impl std::task::Wake for Count {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn loom_wake_during_poll_repolls_once() {
+    model(|| {
+        let s = TestScheduler::new();
+        let c = Arc::new(Counters::default());
+        let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+        let w = waker::task_waker(h.clone());
+        let c2 = c.clone();
+        let t = thread::spawn(move || {
+            c2.flag.store(true, SeqCst);
+            w.wake();
+        });
+        // The worker: runs whatever is queued, concurrently with the wake.
+        s.run_all();
+        t.join().unwrap();
+        s.run_all();
+        // No lost wake: the poll after the flag was set saw it. No double poll (asserted in
+        // the body). At most one re-poll.
+        assert_eq!(outcome(&h), Some(Outcome::Ok));
+        assert!(c.polls.load(SeqCst) <= 2);
+        consume_output(h.header().take_output());
+        drop_handle(h);
+    });
+}
+
+#[test]
+fn loom_wakes_from_several_threads_coalesce() {
+    model(|| {
+        let s = TestScheduler::new();
+        let c = Arc::new(Counters::default());
+        let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+        s.run_all();
+        c.flag.store(true, SeqCst);
+        let w1 = waker::task_waker(h.clone());
+        let w2 = w1.clone();
+        let t1 = thread::spawn(move || w1.wake());
+        let t2 = thread::spawn(move || w2.wake_by_ref());
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(s.queued(), 1, "two wakes of an idle task queue it exactly once");
+        assert_eq!(s.run_all(), 1);
+        assert_eq!(outcome(&h), Some(Outcome::Ok));
+        drop_handle(h);
+    });
+}
+
+#[test]
+fn loom_abort_vs_completion() {
+    let seen_ok = std::sync::Arc::new(StdAtomicUsize::new(0));
+    let seen_cancelled = std::sync::Arc::new(StdAtomicUsize::new(0));
+    let (ok, cancelled) = (seen_ok.clone(), seen_cancelled.clone());
+    model(move || {
+        let s = TestScheduler::new();
+        let c = Arc::new(Counters::default());
+        let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+        let a = h.clone();
+        let t = thread::spawn(move || harness::abort(a.header()));
+        s.run_all();
+        t.join().unwrap();
+        match outcome(&h) {
+            Some(Outcome::Ok) => ok.fetch_add(1, SeqCst),
+            Some(Outcome::Cancelled) => cancelled.fetch_add(1, SeqCst),
+            other => panic!("unexpected outcome {other:?}"),
+        };
+        assert_eq!(c.drops.load(SeqCst), 1, "the body is dropped exactly once");
+        drop_handle(h);
+        // Never both: an output exists only for OK, and it is dropped exactly once.
+        let expected = usize::from(c.polls.load(SeqCst) == 1);
+        assert_eq!(c.outputs_dropped.load(SeqCst), expected);
+        assert_eq!(s.owned.len(), 0);
+    });
+    assert!(seen_ok.load(SeqCst) > 0, "completion winning is reachable");
+    assert!(seen_cancelled.load(SeqCst) > 0, "abort winning is reachable");
+}
+
+#[test]
+fn loom_abort_idle_task_vs_wake() {
+    model(|| {
+        let s = TestScheduler::new();
+        let c = Arc::new(Counters::default());
+        let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+        s.run_all();
+        let w = waker::task_waker(h.clone());
+        let t = thread::spawn(move || w.wake());
+        harness::abort(h.header());
+        // Cancelled before abort returned, whatever the wake did.
+        assert_eq!(outcome(&h), Some(Outcome::Cancelled));
+        assert_eq!(c.drops.load(SeqCst), 1);
+        t.join().unwrap();
+        assert_eq!(s.run_all(), 0, "a cancelled task is never polled again");
+        assert_eq!(c.polls.load(SeqCst), 1);
+        drop_handle(h);
+        assert_eq!(s.owned.len(), 0);
+    });
+}
+
+#[test]
+fn loom_join_waker_registration_vs_completion() {
+    model(|| {
+        let s = TestScheduler::new();
+        let c = Arc::new(Counters::default());
+        let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+        let s2 = s.clone();
+        let t = thread::spawn(move || {
+            s2.run_all();
+        });
+        let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+        let polled = join::poll(h.header(), &Waker::from(count.clone()));
+        t.join().unwrap();
+        match polled {
+            Some(o) => assert_eq!(o, Outcome::Ok),
+            None => assert_eq!(count.0.load(SeqCst), 1, "registered: woken exactly once"),
+        }
+        assert!(count.0.load(SeqCst) <= 1);
+        drop_handle(h);
+        assert_eq!(c.outputs_dropped.load(SeqCst), 1);
+    });
+}
+
+#[test]
+fn loom_handle_drop_vs_completion() {
+    model(|| {
+        let s = TestScheduler::new();
+        let c = Arc::new(Counters::default());
+        let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+        // A registered join waker too, so both the output and the waker have two candidates.
+        let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+        assert_eq!(join::poll(h.header(), &Waker::from(count.clone())), None);
+        let t = thread::spawn(move || drop_handle(h));
+        s.run_all();
+        t.join().unwrap();
+        assert_eq!(c.outputs_dropped.load(SeqCst), 1, "output dropped exactly once");
+        // The join waker was dropped by exactly one side: only our clone is left.
+        assert_eq!(std::sync::Arc::strong_count(&count), 1);
+        assert_eq!(s.owned.len(), 0);
+    });
+}
+
+#[test]
+fn loom_shutdown_vs_spawn() {
+    model(|| {
+        let s = TestScheduler::new();
+        let c = Arc::new(Counters::default());
+        let s2 = s.clone();
+        let c2 = c.clone();
+        let t = thread::spawn(move || match s2.spawn(TestBody::new(Script::Run(1), &c2), true) {
+            Ok(h) => Some(h.unwrap()),
+            Err(body) => {
+                // Refused: the caller keeps the body (the C layer disarms drop_arg).
+                drop(body);
+                None
+            }
+        });
+        s.shutdown();
+        let h = t.join().unwrap();
+        // Either the spawn was refused, or it landed before the close and was cancelled.
+        assert_eq!(c.drops.load(SeqCst), 1);
+        assert_eq!(c.polls.load(SeqCst), 0);
+        if let Some(h) = h {
+            assert_eq!(outcome(&h), Some(Outcome::Cancelled));
+            drop_handle(h);
+        }
+        s.run_all();
+        assert_eq!(s.owned.len(), 0);
+    });
+}
