@@ -194,7 +194,7 @@ int main(void) {
     /* --- reuse of an idle thread (long keep-alive), max 1: many sequential tasks on one thread --- */
     starts0 = AT_LOAD(&g_starts);
     rt = build(1, 1, 600 * SEC_NS);
-    pthread_t first;
+    pthread_t first = pthread_self();
     for (int i = 0; i < 20; i++) {
         where_t w;
         memset(&w, 0, sizeof w);

@@ -3,6 +3,9 @@
 //! local scheduling). Entering is scoped by guards so nesting (a join that runs another task
 //! inline) restores the outer task.
 
+// loom's thread_local! (used under --cfg loom) takes no `const { }` initialisers.
+#![allow(clippy::missing_const_for_thread_local)]
+
 use std::cell::Cell;
 use std::ptr::NonNull;
 

@@ -2,6 +2,9 @@
 //! does not touch a process-wide counter for every task. The block number also picks the owner
 //! list shard (see `task::owned`).
 
+// loom's thread_local! (used under --cfg loom) takes no `const { }` initialisers.
+#![allow(clippy::missing_const_for_thread_local)]
+
 use std::cell::Cell;
 
 use crate::core::sync::thread_local;

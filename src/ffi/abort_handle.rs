@@ -20,7 +20,7 @@ unsafe fn header<'a>(a: *const tasks_abort_handle) -> &'a Header {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_abort(a: *const tasks_abort_handle) {
     boundary(|| {
-        null_check!((); a);
+        null_check!(a);
         // SAFETY: a live handle.
         harness::abort(unsafe { header(a) });
     })
@@ -49,11 +49,16 @@ pub unsafe extern "C" fn tasks_abort_handle_id(a: *const tasks_abort_handle) -> 
 /// Another abort handle for the same task; free each one with tasks_abort_handle_free. NULL
 /// for NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_abort_handle_clone(a: *const tasks_abort_handle) -> *mut tasks_abort_handle {
+pub unsafe extern "C" fn tasks_abort_handle_clone(
+    a: *const tasks_abort_handle,
+) -> *mut tasks_abort_handle {
     boundary(|| {
         null_check!(std::ptr::null_mut(); a);
         // SAFETY: a live handle.
-        TaskRef::clone_from(unsafe { header(a) }).into_raw().as_ptr().cast()
+        TaskRef::clone_from(unsafe { header(a) })
+            .into_raw()
+            .as_ptr()
+            .cast()
     })
 }
 
@@ -61,7 +66,7 @@ pub unsafe extern "C" fn tasks_abort_handle_clone(a: *const tasks_abort_handle) 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_free(a: *mut tasks_abort_handle) {
     boundary(|| {
-        null_check!((); a);
+        null_check!(a);
         // SAFETY: the caller gives up the handle's reference.
         drop(unsafe { TaskRef::from_raw(NonNull::new_unchecked(a.cast::<Header>())) });
     })

@@ -32,11 +32,17 @@ pub type tasks_fn = Option<unsafe extern "C" fn(arg: *mut c_void, output: *mut *
 /// after a wake (PENDING) or soon (YIELD) until it returns READY or FAILED. A value outside the
 /// enum counts as FAILED.
 pub type tasks_poll_fn = Option<
-    unsafe extern "C" fn(state: *mut c_void, cx: *mut tasks_context, output: *mut *mut c_void) -> tasks_poll,
+    unsafe extern "C" fn(
+        state: *mut c_void,
+        cx: *mut tasks_context,
+        output: *mut *mut c_void,
+    ) -> tasks_poll,
 >;
 
 /// The same function seen as returning a plain integer, so that an out-of-range value from C
 /// is checked instead of being undefined behaviour in Rust.
+type PollFnTyped =
+    unsafe extern "C" fn(*mut c_void, *mut tasks_context, *mut *mut c_void) -> tasks_poll;
 type RawPollFn = unsafe extern "C" fn(*mut c_void, *mut tasks_context, *mut *mut c_void) -> i32;
 
 /// A function the library calls with a pointer you gave it.
@@ -69,7 +75,7 @@ impl CFunc {
 
     pub(crate) fn poll(f: tasks_poll_fn) -> Option<CFunc> {
         // SAFETY: same signature except the return type, a C enum (int-sized) read as i32.
-        f.map(|f| CFunc::Poll(unsafe { std::mem::transmute::<_, RawPollFn>(f) }))
+        f.map(|f| CFunc::Poll(unsafe { std::mem::transmute::<PollFnTyped, RawPollFn>(f) }))
     }
 }
 
@@ -88,7 +94,11 @@ unsafe impl Send for CBody {}
 
 impl CBody {
     /// Reads the options. `opts` may be NULL.
-    pub(crate) unsafe fn new(func: CFunc, arg: *mut c_void, opts: *const tasks_spawn_opts) -> CBody {
+    pub(crate) unsafe fn new(
+        func: CFunc,
+        arg: *mut c_void,
+        opts: *const tasks_spawn_opts,
+    ) -> CBody {
         // SAFETY: caller passes NULL or a valid options struct.
         let opts = unsafe { opts.as_ref() };
         CBody {

@@ -31,7 +31,10 @@ pub extern "C" fn tasks_builder_new() -> *mut tasks_builder {
 
 /// Number of worker threads (>= 1, else TASKS_ERR_INVALID).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_builder_worker_threads(b: *mut tasks_builder, n: usize) -> tasks_status {
+pub unsafe extern "C" fn tasks_builder_worker_threads(
+    b: *mut tasks_builder,
+    n: usize,
+) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; b);
         if n == 0 {
@@ -45,7 +48,10 @@ pub unsafe extern "C" fn tasks_builder_worker_threads(b: *mut tasks_builder, n: 
 
 /// Most blocking-pool threads alive at once (>= 1, else TASKS_ERR_INVALID).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_builder_max_blocking_threads(b: *mut tasks_builder, n: usize) -> tasks_status {
+pub unsafe extern "C" fn tasks_builder_max_blocking_threads(
+    b: *mut tasks_builder,
+    n: usize,
+) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; b);
         if n == 0 {
@@ -59,7 +65,10 @@ pub unsafe extern "C" fn tasks_builder_max_blocking_threads(b: *mut tasks_builde
 
 /// How long an idle blocking thread waits for work before it exits, in nanoseconds.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_builder_blocking_keep_alive(b: *mut tasks_builder, ns: u64) -> tasks_status {
+pub unsafe extern "C" fn tasks_builder_blocking_keep_alive(
+    b: *mut tasks_builder,
+    ns: u64,
+) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; b);
         // SAFETY: a live builder.
@@ -71,11 +80,16 @@ pub unsafe extern "C" fn tasks_builder_blocking_keep_alive(b: *mut tasks_builder
 /// Thread name prefix (copied): workers are "<prefix>-N", blocking threads
 /// "<prefix>-blocking". Linux shows the first 15 bytes of a thread name.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_builder_thread_name(b: *mut tasks_builder, prefix: *const c_char) -> tasks_status {
+pub unsafe extern "C" fn tasks_builder_thread_name(
+    b: *mut tasks_builder,
+    prefix: *const c_char,
+) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; b, prefix);
         // SAFETY: a NUL-terminated string; a live builder.
-        let name = unsafe { CStr::from_ptr(prefix) }.to_string_lossy().into_owned();
+        let name = unsafe { CStr::from_ptr(prefix) }
+            .to_string_lossy()
+            .into_owned();
         if name.contains('\0') {
             return tasks_status::TASKS_ERR_INVALID;
         }
@@ -86,7 +100,10 @@ pub unsafe extern "C" fn tasks_builder_thread_name(b: *mut tasks_builder, prefix
 
 /// Stack size of every thread the runtime starts, in bytes (>= 64 KiB, else TASKS_ERR_INVALID).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_builder_thread_stack_size(b: *mut tasks_builder, bytes: usize) -> tasks_status {
+pub unsafe extern "C" fn tasks_builder_thread_stack_size(
+    b: *mut tasks_builder,
+    bytes: usize,
+) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; b);
         if bytes < MIN_STACK {
@@ -161,7 +178,10 @@ pub unsafe extern "C" fn tasks_builder_on_thread_stop(
 /// starts its workers. On success `*out` receives it; free it with tasks_runtime_free.
 /// Returns TASKS_ERR_NULL, TASKS_ERR_THREAD.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_builder_build(b: *const tasks_builder, out: *mut *mut tasks_runtime) -> tasks_status {
+pub unsafe extern "C" fn tasks_builder_build(
+    b: *const tasks_builder,
+    out: *mut *mut tasks_runtime,
+) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; b, out);
         // SAFETY: a live builder.
@@ -181,7 +201,7 @@ pub unsafe extern "C" fn tasks_builder_build(b: *const tasks_builder, out: *mut 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_builder_free(b: *mut tasks_builder) {
     boundary(|| {
-        null_check!((); b);
+        null_check!(b);
         // SAFETY: the caller gives up the builder.
         drop(unsafe { Box::from_raw(b.cast::<Config>()) });
     })

@@ -110,7 +110,7 @@ pub unsafe extern "C" fn tasks_join_handle_poll(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_handle_abort(h: *const tasks_join_handle) {
     boundary(|| {
-        null_check!((); h);
+        null_check!(h);
         // SAFETY: a live handle.
         harness::abort(unsafe { header(h) });
     })
@@ -139,7 +139,9 @@ pub unsafe extern "C" fn tasks_join_handle_id(h: *const tasks_join_handle) -> u6
 /// A new abort handle for the task (free it with tasks_abort_handle_free). It stays valid
 /// after the join handle is freed. NULL for NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_join_handle_abort_handle(h: *const tasks_join_handle) -> *mut tasks_abort_handle {
+pub unsafe extern "C" fn tasks_join_handle_abort_handle(
+    h: *const tasks_join_handle,
+) -> *mut tasks_abort_handle {
     boundary(|| {
         null_check!(std::ptr::null_mut(); h);
         // SAFETY: a live handle.
@@ -153,7 +155,7 @@ pub unsafe extern "C" fn tasks_join_handle_abort_handle(h: *const tasks_join_han
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_handle_free(h: *mut tasks_join_handle) {
     boundary(|| {
-        null_check!((); h);
+        null_check!(h);
         // SAFETY: the caller gives up the handle's reference.
         join::drop_handle(unsafe { NonNull::new_unchecked(h.cast::<Header>()).as_ref() });
     })

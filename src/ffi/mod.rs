@@ -13,6 +13,10 @@
 //! - `tasks_builder*`: a boxed runtime configuration.
 
 #![allow(non_camel_case_types)]
+// Every export's safety contract is the C contract written in its doc comment (pointers are
+// NULL or live objects of this library, used as documented); a Rust-style `# Safety` heading in
+// each would only repeat it in the generated header.
+#![allow(clippy::missing_safety_doc)]
 
 pub mod abort_handle;
 pub mod body;
@@ -77,6 +81,11 @@ pub(crate) fn boundary<T: OnPanic>(f: impl FnOnce() -> T) -> T {
 
 /// Early return of `$ret` when any of the pointers is NULL.
 macro_rules! null_check {
+    ($($p:expr),+ $(,)?) => {
+        if $($p.is_null())||+ {
+            return;
+        }
+    };
     ($ret:expr; $($p:expr),+ $(,)?) => {
         if $($p.is_null())||+ {
             return $ret;

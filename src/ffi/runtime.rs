@@ -92,7 +92,10 @@ fn check_can_stop(shared: &Shared) -> Option<tasks_status> {
 /// Returns TASKS_ERR_WOULD_DEADLOCK from one of the runtime's own threads and
 /// TASKS_ERR_INVALID for the default runtime.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_runtime_shutdown(rt: *mut tasks_runtime, timeout_ns: u64) -> tasks_status {
+pub unsafe extern "C" fn tasks_runtime_shutdown(
+    rt: *mut tasks_runtime,
+    timeout_ns: u64,
+) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; rt);
         // SAFETY: a live runtime.
@@ -137,7 +140,7 @@ pub unsafe extern "C" fn tasks_runtime_free(rt: *mut tasks_runtime) -> tasks_sta
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_runtime_metrics(rt: *const tasks_runtime, out: *mut tasks_metrics) {
     boundary(|| {
-        null_check!((); rt, out);
+        null_check!(rt, out);
         // SAFETY: a live runtime; `out` checked.
         let shared = unsafe { borrow(rt.cast_mut()) };
         unsafe { *out = tasks_metrics::from(shared.metrics()) };

@@ -78,7 +78,7 @@ pub unsafe extern "C" fn tasks_waker_clone(w: *const tasks_waker) -> *mut tasks_
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_waker_wake(w: *mut tasks_waker) {
     boundary(|| {
-        null_check!((); w);
+        null_check!(w);
         // SAFETY: the caller gives up the waker.
         unsafe { Box::from_raw(w.cast::<Waker>()) }.wake();
     })
@@ -88,7 +88,7 @@ pub unsafe extern "C" fn tasks_waker_wake(w: *mut tasks_waker) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_waker_wake_by_ref(w: *const tasks_waker) {
     boundary(|| {
-        null_check!((); w);
+        null_check!(w);
         // SAFETY: a live waker.
         unsafe { waker(w) }.wake_by_ref();
     })
@@ -97,7 +97,10 @@ pub unsafe extern "C" fn tasks_waker_wake_by_ref(w: *const tasks_waker) {
 /// True if both wake the same task (or are clones of the same callback waker). False if either
 /// is NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_waker_will_wake(a: *const tasks_waker, b: *const tasks_waker) -> bool {
+pub unsafe extern "C" fn tasks_waker_will_wake(
+    a: *const tasks_waker,
+    b: *const tasks_waker,
+) -> bool {
     boundary(|| {
         null_check!(false; a, b);
         // SAFETY: live wakers.
@@ -109,7 +112,7 @@ pub unsafe extern "C" fn tasks_waker_will_wake(a: *const tasks_waker, b: *const 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_waker_free(w: *mut tasks_waker) {
     boundary(|| {
-        null_check!((); w);
+        null_check!(w);
         // SAFETY: the caller gives up the waker.
         drop(unsafe { Box::from_raw(w.cast::<Waker>()) });
     })

@@ -56,16 +56,15 @@ impl BlockingPool {
             let id = st.next_id;
             st.next_id += 1;
             let s = Arc::clone(shared);
-            match shared.spawn_thread(format!("{}-blocking", shared.config.thread_name), move || {
-                run_thread(s, id)
-            }) {
-                Ok(handle) => {
-                    st.threads += 1;
-                    st.handles.push((id, handle));
-                }
-                // Nothing to undo: the entry stays queued for the existing threads, or for
-                // the thread the next submit starts.
-                Err(_) => {}
+            let spawned = shared.spawn_thread(
+                format!("{}-blocking", shared.config.thread_name),
+                move || run_thread(s, id),
+            );
+            // On failure there is nothing to undo: the entry stays queued for the existing
+            // threads, or for the thread the next submit starts.
+            if let Ok(handle) = spawned {
+                st.threads += 1;
+                st.handles.push((id, handle));
             }
             drop(st);
             for h in reap {
@@ -120,7 +119,9 @@ fn run_thread(shared: Arc<Shared>, id: usize) {
         if let Some(entry) = st.queue.pop_front() {
             drop(st);
             if harness::run(entry) {
-                shared.blocking_polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared
+                    .blocking_polls
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             st = pool.state.lock();
             continue;

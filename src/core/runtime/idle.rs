@@ -97,9 +97,4 @@ impl Idle {
             None => false,
         }
     }
-
-    /// Every sleeper, for shutdown.
-    pub(crate) fn all_workers(&self) -> usize {
-        self.workers
-    }
 }

@@ -250,10 +250,6 @@ impl Shared {
         self.blocking.shutdown_and_join();
     }
 
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::Acquire)
-    }
-
     pub(crate) fn metrics(&self) -> Metrics {
         let c = self.owned.counts();
         let pool = self.blocking.counts();

@@ -228,9 +228,16 @@ impl WorkerCtx {
 
     /// Join on this worker (see module docs). `target` is alive (the caller holds the handle).
     pub(crate) fn join(&self, target: &Header, deadline: Option<Instant>) -> Option<Outcome> {
-        let own = std::ptr::eq(target.scheduler.as_ptr(), self.shared.scheduler_ptr().as_ptr());
-        if own && !target.is_poll_style() && !target.is_blocking() {
-            harness::try_run_inline(target);
+        let own = std::ptr::eq(
+            target.scheduler.as_ptr(),
+            self.shared.scheduler_ptr().as_ptr(),
+        );
+        if own
+            && !target.is_poll_style()
+            && !target.is_blocking()
+            && harness::try_run_inline(target)
+        {
+            bump(&self.stats().polls);
         }
         loop {
             if let Some(o) = join::outcome(target) {

@@ -66,15 +66,15 @@
 //!    - The output slot is an atomic pointer taken by swap, so "exactly once" holds for the
 //!      output whoever (join, handle drop, completer without handle) takes it.
 //! 10. **blocking joins** (threads that park) do not use the slot: a joiner adds itself to the
-//!    global waiter table under the bucket lock, then sets JOIN_PARKED; if COMPLETE was already
-//!    set it does not park. The completer, seeing JOIN_PARKED before COMPLETE, unparks every
-//!    waiter of the task under the same lock. Any number of threads may wait on one task.
+//!     global waiter table under the bucket lock, then sets JOIN_PARKED; if COMPLETE was already
+//!     set it does not park. The completer, seeing JOIN_PARKED before COMPLETE, unparks every
+//!     waiter of the task under the same lock. Any number of threads may wait on one task.
 //!
 //! # Handles and shutdown
 //! 11. **handle drop**: rule 9 above, then the handle's reference is dropped.
 //! 12. **shutdown**: the owner's list is closed (spawns refused under the same shard lock the
-//!    insert takes, so a spawn either lands in the list before the close or is refused), every
-//!    listed task is aborted (rule 6), and the shutdown waits for the lists to empty.
+//!     insert takes, so a spawn either lands in the list before the close or is refused), every
+//!     listed task is aborted (rule 6), and the shutdown waits for the lists to empty.
 
 pub(crate) mod harness;
 pub(crate) mod join;
@@ -205,7 +205,11 @@ impl<B: Body> Cell<B> {
 
     unsafe fn drop_body(h: NonNull<Header>) {
         // SAFETY: caller holds RUNNING and this is the completion: the body is dropped once.
-        unsafe { Self::from_header(h).body.with_mut(|b| ManuallyDrop::drop(&mut *b)) }
+        unsafe {
+            Self::from_header(h)
+                .body
+                .with_mut(|b| ManuallyDrop::drop(&mut *b))
+        }
     }
 
     unsafe fn drop_output(h: NonNull<Header>, out: *mut ()) {
@@ -222,7 +226,11 @@ impl<B: Body> Cell<B> {
 
     unsafe fn name(h: NonNull<Header>) -> Option<NonNull<CStr>> {
         // SAFETY: only called by the thread running the task, while the body is alive.
-        unsafe { Self::from_header(h).body.with(|b| (*b).name().map(NonNull::from)) }
+        unsafe {
+            Self::from_header(h)
+                .body
+                .with(|b| (*b).name().map(NonNull::from))
+        }
     }
 }
 
@@ -355,10 +363,6 @@ impl TaskRef {
         // SAFETY: we own a reference.
         unsafe { self.0.as_ref() }
     }
-
-    pub(crate) fn as_ptr(&self) -> NonNull<Header> {
-        self.0
-    }
 }
 
 impl Clone for TaskRef {
@@ -384,11 +388,6 @@ unsafe impl Send for Notified {}
 impl Notified {
     pub(crate) unsafe fn from_raw(h: NonNull<Header>) -> Notified {
         Notified(h)
-    }
-
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: the entry owns a reference.
-        unsafe { self.0.as_ref() }
     }
 
     pub(crate) fn into_raw(self) -> NonNull<Header> {

@@ -13,7 +13,7 @@ use crossbeam_utils::CachePadded;
 
 use super::state::Outcome;
 use super::{Header, TaskRef};
-use crate::core::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+use crate::core::sync::{AtomicU64, Condvar, Mutex, Ordering};
 
 struct List {
     head: Option<NonNull<Header>>,
@@ -36,7 +36,6 @@ struct Shard {
 pub(crate) struct OwnedTasks {
     shards: Box<[CachePadded<Shard>]>,
     mask: usize,
-    closed: AtomicBool,
     empty_lock: Mutex<()>,
     empty_cvar: Condvar,
 }
@@ -72,7 +71,6 @@ impl OwnedTasks {
         OwnedTasks {
             shards,
             mask: n - 1,
-            closed: AtomicBool::new(false),
             empty_lock: Mutex::new(()),
             empty_cvar: Condvar::new(),
         }
@@ -148,7 +146,6 @@ impl OwnedTasks {
 
     /// Refuses all further inserts and returns a reference to every linked task.
     pub(crate) fn close_and_collect(&self) -> Vec<TaskRef> {
-        self.closed.store(true, Ordering::Release);
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let mut list = shard.list.lock();
@@ -162,10 +159,6 @@ impl OwnedTasks {
             }
         }
         out
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
     }
 
     fn all_empty(&self) -> bool {
@@ -188,6 +181,7 @@ impl OwnedTasks {
     }
 
     /// Tasks linked now (spawned and not yet released).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.list.lock().len).sum()
     }

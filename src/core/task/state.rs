@@ -82,7 +82,12 @@ impl Snapshot {
 
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "State(flags={:#x}, refs={})", self.0 & FLAGS_MASK, self.refs())
+        write!(
+            f,
+            "State(flags={:#x}, refs={})",
+            self.0 & FLAGS_MASK,
+            self.refs()
+        )
     }
 }
 
@@ -139,7 +144,7 @@ impl State {
     /// A new task: `refs` references, SCHEDULED (its first queue entry is one of the refs),
     /// JOIN_INTEREST if a handle is handed out, and its kind bits.
     pub(crate) fn new(kind: u64, join_interest: bool, refs: u64) -> State {
-        let mut v = kind | SCHEDULED | refs * REF_ONE;
+        let mut v = kind | SCHEDULED | (refs * REF_ONE);
         if join_interest {
             v |= JOIN_INTEREST;
         }
@@ -173,7 +178,10 @@ impl State {
     /// holds it or the task is complete, in which case the entry's reference is dropped here.
     pub(crate) fn transition_from_queue(&self) -> PopResult {
         self.update(|s| {
-            debug_assert!(s.has(SCHEDULED), "popped an entry of an unscheduled task: {s:?}");
+            debug_assert!(
+                s.has(SCHEDULED),
+                "popped an entry of an unscheduled task: {s:?}"
+            );
             let next = s.0 & !SCHEDULED;
             if s.has(RUNNING) || s.has(COMPLETE) {
                 debug_assert!(s.refs() >= 1);
@@ -260,12 +268,21 @@ impl State {
             debug_assert!(s.refs() >= 1);
             if s.has(COMPLETE) {
                 let next = s.0 - REF_ONE;
-                (Some(next), (WakeResult::Nothing, Snapshot(next).refs() == 0))
+                (
+                    Some(next),
+                    (WakeResult::Nothing, Snapshot(next).refs() == 0),
+                )
             } else if s.has(RUNNING) {
-                (Some((s.0 | NOTIFIED) - REF_ONE), (WakeResult::Nothing, false))
+                (
+                    Some((s.0 | NOTIFIED) - REF_ONE),
+                    (WakeResult::Nothing, false),
+                )
             } else if s.has(SCHEDULED) {
                 let next = s.0 - REF_ONE;
-                (Some(next), (WakeResult::Nothing, Snapshot(next).refs() == 0))
+                (
+                    Some(next),
+                    (WakeResult::Nothing, Snapshot(next).refs() == 0),
+                )
             } else {
                 (Some(s.0 | SCHEDULED), (WakeResult::Submit, false))
             }
@@ -289,11 +306,6 @@ impl State {
             }
         })
         .1
-    }
-
-    /// Sets CANCEL_REQUESTED without claiming (used by shutdown for tasks it cannot claim).
-    pub(crate) fn request_cancel(&self) {
-        self.0.fetch_or(CANCEL_REQUESTED, Ordering::AcqRel);
     }
 
     /// Takes the registration lock and clears JOIN_WAKER so the join side owns the waker slot.
@@ -370,12 +382,5 @@ impl State {
         let prev = Snapshot(self.0.fetch_sub(REF_ONE, Ordering::AcqRel));
         debug_assert!(prev.refs() >= 1, "reference count underflow");
         prev.refs() == 1
-    }
-
-    /// Drops `n` references at once; true if they were the last.
-    pub(crate) fn ref_dec_by(&self, n: u64) -> bool {
-        let prev = Snapshot(self.0.fetch_sub(n * REF_ONE, Ordering::AcqRel));
-        debug_assert!(prev.refs() >= n, "reference count underflow");
-        prev.refs() == n
     }
 }

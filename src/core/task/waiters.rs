@@ -33,7 +33,7 @@ fn bucket(header: &Header) -> &'static Bucket {
     let addr = header as *const Header as usize;
     // Tasks are at least 64-byte blocks: drop the low bits before hashing.
     let h = (addr >> 6).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    &table()[(h >> 58) as usize % BUCKETS]
+    &table()[(h >> 58) % BUCKETS]
 }
 
 /// Adds the parker as a waiter for the task. Returns false if the task already completed (then

@@ -34,7 +34,10 @@ fn loom_wake_during_poll_repolls_once() {
     model(|| {
         let s = TestScheduler::new();
         let c = Arc::new(Counters::default());
-        let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+        let h = s
+            .spawn(TestBody::new(Script::UntilFlag, &c), true)
+            .unwrap()
+            .unwrap();
         let w = waker::task_waker(h.clone());
         let c2 = c.clone();
         let t = thread::spawn(move || {
@@ -59,7 +62,10 @@ fn loom_wakes_from_several_threads_coalesce() {
     model(|| {
         let s = TestScheduler::new();
         let c = Arc::new(Counters::default());
-        let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+        let h = s
+            .spawn(TestBody::new(Script::UntilFlag, &c), true)
+            .unwrap()
+            .unwrap();
         s.run_all();
         c.flag.store(true, SeqCst);
         let w1 = waker::task_waker(h.clone());
@@ -68,7 +74,11 @@ fn loom_wakes_from_several_threads_coalesce() {
         let t2 = thread::spawn(move || w2.wake_by_ref());
         t1.join().unwrap();
         t2.join().unwrap();
-        assert_eq!(s.queued(), 1, "two wakes of an idle task queue it exactly once");
+        assert_eq!(
+            s.queued(),
+            1,
+            "two wakes of an idle task queue it exactly once"
+        );
         assert_eq!(s.run_all(), 1);
         assert_eq!(outcome(&h), Some(Outcome::Ok));
         drop_handle(h);
@@ -83,7 +93,10 @@ fn loom_abort_vs_completion() {
     model(move || {
         let s = TestScheduler::new();
         let c = Arc::new(Counters::default());
-        let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+        let h = s
+            .spawn(TestBody::new(Script::Ready, &c), true)
+            .unwrap()
+            .unwrap();
         let a = h.clone();
         let t = thread::spawn(move || harness::abort(a.header()));
         s.run_all();
@@ -101,7 +114,10 @@ fn loom_abort_vs_completion() {
         assert_eq!(s.owned.len(), 0);
     });
     assert!(seen_ok.load(SeqCst) > 0, "completion winning is reachable");
-    assert!(seen_cancelled.load(SeqCst) > 0, "abort winning is reachable");
+    assert!(
+        seen_cancelled.load(SeqCst) > 0,
+        "abort winning is reachable"
+    );
 }
 
 #[test]
@@ -109,7 +125,10 @@ fn loom_abort_idle_task_vs_wake() {
     model(|| {
         let s = TestScheduler::new();
         let c = Arc::new(Counters::default());
-        let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+        let h = s
+            .spawn(TestBody::new(Script::UntilFlag, &c), true)
+            .unwrap()
+            .unwrap();
         s.run_all();
         let w = waker::task_waker(h.clone());
         let t = thread::spawn(move || w.wake());
@@ -130,7 +149,10 @@ fn loom_join_waker_registration_vs_completion() {
     model(|| {
         let s = TestScheduler::new();
         let c = Arc::new(Counters::default());
-        let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+        let h = s
+            .spawn(TestBody::new(Script::Ready, &c), true)
+            .unwrap()
+            .unwrap();
         let s2 = s.clone();
         let t = thread::spawn(move || {
             s2.run_all();
@@ -153,14 +175,21 @@ fn loom_handle_drop_vs_completion() {
     model(|| {
         let s = TestScheduler::new();
         let c = Arc::new(Counters::default());
-        let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+        let h = s
+            .spawn(TestBody::new(Script::Ready, &c), true)
+            .unwrap()
+            .unwrap();
         // A registered join waker too, so both the output and the waker have two candidates.
         let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
         assert_eq!(join::poll(h.header(), &Waker::from(count.clone())), None);
         let t = thread::spawn(move || drop_handle(h));
         s.run_all();
         t.join().unwrap();
-        assert_eq!(c.outputs_dropped.load(SeqCst), 1, "output dropped exactly once");
+        assert_eq!(
+            c.outputs_dropped.load(SeqCst),
+            1,
+            "output dropped exactly once"
+        );
         // The join waker was dropped by exactly one side: only our clone is left.
         assert_eq!(std::sync::Arc::strong_count(&count), 1);
         assert_eq!(s.owned.len(), 0);
@@ -174,14 +203,16 @@ fn loom_shutdown_vs_spawn() {
         let c = Arc::new(Counters::default());
         let s2 = s.clone();
         let c2 = c.clone();
-        let t = thread::spawn(move || match s2.spawn(TestBody::new(Script::Run(1), &c2), true) {
-            Ok(h) => Some(h.unwrap()),
-            Err(body) => {
-                // Refused: the caller keeps the body (the C layer disarms drop_arg).
-                drop(body);
-                None
-            }
-        });
+        let t = thread::spawn(
+            move || match s2.spawn(TestBody::new(Script::Run, &c2), true) {
+                Ok(h) => Some(h.unwrap()),
+                Err(body) => {
+                    // Refused: the caller keeps the body (the C layer disarms drop_arg).
+                    drop(body);
+                    None
+                }
+            },
+        );
         s.shutdown();
         let h = t.join().unwrap();
         // Either the spawn was refused, or it landed before the close and was cancelled.

@@ -2,10 +2,10 @@
 //! (`support`), loom models of the races (`loom_models`, `--cfg loom`), and the runtime
 //! (`runtime`, real threads).
 
-mod support;
-#[cfg(not(loom))]
-mod task_unit;
 #[cfg(loom)]
 mod loom_models;
 #[cfg(not(loom))]
 mod runtime;
+mod support;
+#[cfg(not(loom))]
+mod task_unit;

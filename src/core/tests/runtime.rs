@@ -30,8 +30,15 @@ fn spawn_and_join_many_from_outside() {
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..n(2000))
         .map(|i| {
-            let script = if i % 2 == 0 { Script::Run(i) } else { Script::Yield(2) };
-            rt.spawn(TestBody::new(script, &c), false, true).ok().unwrap().unwrap()
+            let script = if i % 2 == 0 {
+                Script::Run
+            } else {
+                Script::Yield(2)
+            };
+            rt.spawn(TestBody::new(script, &c), false, true)
+                .ok()
+                .unwrap()
+                .unwrap()
         })
         .collect();
     for h in handles {
@@ -51,7 +58,11 @@ fn spawn_and_join_many_from_outside() {
 fn join_with_deadline_times_out_then_succeeds() {
     let rt = runtime(1);
     let c = Arc::new(Counters::default());
-    let h = rt.spawn(TestBody::new(Script::UntilFlag, &c), false, true).ok().unwrap().unwrap();
+    let h = rt
+        .spawn(TestBody::new(Script::UntilFlag, &c), false, true)
+        .ok()
+        .unwrap()
+        .unwrap();
     let start = Instant::now();
     let deadline = start + Duration::from_millis(20);
     assert_eq!(join_task(h.header(), Some(deadline)), None);
@@ -69,7 +80,12 @@ fn blocking_pool_runs_tasks_and_threads_exit_after_keep_alive() {
     let rt = runtime(1);
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..4)
-        .map(|i| rt.spawn(TestBody::new(Script::Run(i), &c), true, true).ok().unwrap().unwrap())
+        .map(|_| {
+            rt.spawn(TestBody::new(Script::Run, &c), true, true)
+                .ok()
+                .unwrap()
+                .unwrap()
+        })
         .collect();
     for h in handles {
         assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
@@ -80,7 +96,11 @@ fn blocking_pool_runs_tasks_and_threads_exit_after_keep_alive() {
     while rt.metrics().blocking_threads > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(rt.metrics().blocking_threads, 0, "idle blocking threads exit");
+    assert_eq!(
+        rt.metrics().blocking_threads,
+        0,
+        "idle blocking threads exit"
+    );
     rt.shutdown_and_join();
 }
 
@@ -89,7 +109,12 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
     let rt = runtime(2);
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..n(200))
-        .map(|_| rt.spawn(TestBody::new(Script::UntilFlag, &c), false, true).ok().unwrap().unwrap())
+        .map(|_| {
+            rt.spawn(TestBody::new(Script::UntilFlag, &c), false, true)
+                .ok()
+                .unwrap()
+                .unwrap()
+        })
         .collect();
     // Let them all be polled once and go idle.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -101,7 +126,7 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
         assert_eq!(join_task(h.header(), None), Some(Outcome::Cancelled));
     }
     assert_eq!(c.drops.load(SeqCst), n(200));
-    let refused = rt.spawn(TestBody::new(Script::Run(0), &c), false, true);
+    let refused = rt.spawn(TestBody::new(Script::Run, &c), false, true);
     assert!(refused.is_err());
     drop(refused);
     rt.shutdown_and_join();
@@ -116,10 +141,18 @@ fn runtimes_come_and_go_without_leaving_threads() {
     for _ in 0..n(50) {
         let rt = runtime(2);
         let c = Arc::new(Counters::default());
-        let h = rt.spawn(TestBody::new(Script::Run(1), &c), false, true).ok().unwrap().unwrap();
+        let h = rt
+            .spawn(TestBody::new(Script::Run, &c), false, true)
+            .ok()
+            .unwrap()
+            .unwrap();
         assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
         drop_handle(h);
         rt.shutdown_and_join();
-        assert_eq!(Arc::strong_count(&rt), 1, "every runtime thread released its reference");
+        assert_eq!(
+            Arc::strong_count(&rt),
+            1,
+            "every runtime thread released its reference"
+        );
     }
 }

@@ -22,7 +22,7 @@ pub(crate) struct TestScheduler {
 }
 
 static VTABLE: SchedulerVtable = SchedulerVtable {
-    schedule: schedule,
+    schedule,
     completed,
     release,
 };
@@ -71,7 +71,9 @@ impl TestScheduler {
             // SAFETY: never linked or queued.
             return Err(unsafe { Header::unallocate::<TestBody>(h) });
         }
-        self.queue.lock().push_back(unsafe { Notified::from_raw(h) });
+        self.queue
+            .lock()
+            .push_back(unsafe { Notified::from_raw(h) });
         Ok(handle.then(|| unsafe { TaskRef::from_raw(h) }))
     }
 
@@ -113,14 +115,14 @@ impl TestScheduler {
 /// What a test body does on each poll.
 #[derive(Clone, Copy)]
 pub(crate) enum Script {
-    /// Ready at the first poll, with the given output.
-    Ready(usize),
+    /// Ready at the first poll.
+    Ready,
     /// Pending until `flag` is set, then Ready(1).
     UntilFlag,
     /// Yields `n` times, then Ready.
     Yield(usize),
-    /// Run-to-completion task returning Ready(output).
-    Run(usize),
+    /// A run-to-completion task (Ready at its one run).
+    Run,
     /// Wakes itself during the first poll and returns Pending; Ready at the second.
     WakeSelfOnce,
     /// Aborts itself during the poll, then returns Pending (→ cancelled) or Ready (stands).
@@ -173,7 +175,7 @@ impl Body for TestBody {
     type OutputDropper = ();
 
     fn is_poll_style(&self) -> bool {
-        !matches!(self.script, Script::Run(_))
+        !matches!(self.script, Script::Run)
     }
 
     fn output_dropper(&self) {}
@@ -192,7 +194,7 @@ impl Body for TestBody {
         );
         self.counters.polls.fetch_add(1, Ordering::SeqCst);
         let r = match self.script {
-            Script::Ready(_) | Script::Run(_) => BodyPoll::Ready,
+            Script::Ready | Script::Run => BodyPoll::Ready,
             Script::UntilFlag => {
                 if self.counters.flag.load(Ordering::SeqCst) {
                     BodyPoll::Ready

@@ -19,7 +19,10 @@ fn task_waker_of(h: &TaskRef) -> Waker {
 #[test]
 fn run_to_completion_hands_out_output_once() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::Run(7), &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::Run, &c), true)
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome(&h), None);
     assert_eq!(s.run_all(), 1);
     assert_eq!(outcome(&h), Some(Outcome::Ok));
@@ -36,7 +39,11 @@ fn run_to_completion_hands_out_output_once() {
 #[test]
 fn detached_output_is_dropped_by_completer() {
     let (s, c) = setup();
-    assert!(s.spawn(TestBody::new(Script::Ready(1), &c), false).unwrap().is_none());
+    assert!(
+        s.spawn(TestBody::new(Script::Ready, &c), false)
+            .unwrap()
+            .is_none()
+    );
     s.run_all();
     assert_eq!(c.outputs_dropped.load(SeqCst), 1);
     assert_eq!(c.drops.load(SeqCst), 1);
@@ -45,7 +52,10 @@ fn detached_output_is_dropped_by_completer() {
 #[test]
 fn handle_dropped_after_completion_drops_untaken_output() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::Ready, &c), true)
+        .unwrap()
+        .unwrap();
     s.run_all();
     assert_eq!(c.outputs_dropped.load(SeqCst), 0);
     drop_handle(h);
@@ -55,7 +65,10 @@ fn handle_dropped_after_completion_drops_untaken_output() {
 #[test]
 fn handle_dropped_before_completion_detaches() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::Ready, &c), true)
+        .unwrap()
+        .unwrap();
     drop_handle(h);
     assert_eq!(s.run_all(), 1);
     assert_eq!(c.outputs_dropped.load(SeqCst), 1);
@@ -65,12 +78,16 @@ fn handle_dropped_before_completion_detaches() {
 #[test]
 fn wakes_coalesce_into_one_poll() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::UntilFlag, &c), true)
+        .unwrap()
+        .unwrap();
     assert_eq!(s.run_all(), 1);
     let w = task_waker_of(&h);
     w.wake_by_ref();
     w.wake_by_ref();
-    w.clone().wake();
+    let by_val = w.clone();
+    by_val.wake();
     assert_eq!(s.queued(), 1, "three wakes of an idle task queue it once");
     c.flag.store(true, SeqCst);
     assert_eq!(s.run_all(), 1);
@@ -84,7 +101,10 @@ fn wakes_coalesce_into_one_poll() {
 #[test]
 fn wake_during_poll_reschedules_once() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::WakeSelfOnce, &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::WakeSelfOnce, &c), true)
+        .unwrap()
+        .unwrap();
     assert!(harness::run(s.pop().unwrap()));
     assert_eq!(s.queued(), 1, "woken during its poll: requeued once");
     assert_eq!(s.run_all(), 1);
@@ -96,7 +116,10 @@ fn wake_during_poll_reschedules_once() {
 #[test]
 fn yield_requeues_until_ready() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::Yield(5), &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::Yield(5), &c), true)
+        .unwrap()
+        .unwrap();
     assert_eq!(s.run_all(), 6);
     assert_eq!(outcome(&h), Some(Outcome::Ok));
     drop_handle(h);
@@ -105,14 +128,25 @@ fn yield_requeues_until_ready() {
 #[test]
 fn abort_before_start_cancels_at_once() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::Run(1), &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::Run, &c), true)
+        .unwrap()
+        .unwrap();
     harness::abort(h.header());
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-    assert_eq!(c.drops.load(SeqCst), 1, "drop_arg ran before abort returned");
+    assert_eq!(
+        c.drops.load(SeqCst),
+        1,
+        "drop_arg ran before abort returned"
+    );
     assert_eq!(s.owned.len(), 1, "still listed: its queue entry exists");
     assert_eq!(s.run_all(), 0, "the stale entry does not run the task");
     assert_eq!(c.polls.load(SeqCst), 0);
-    assert_eq!(s.owned.len(), 0, "released when the stale entry was discarded");
+    assert_eq!(
+        s.owned.len(),
+        0,
+        "released when the stale entry was discarded"
+    );
     harness::abort(h.header());
     drop_handle(h);
 }
@@ -120,7 +154,10 @@ fn abort_before_start_cancels_at_once() {
 #[test]
 fn abort_idle_task_cancels_and_ignores_later_wakes() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::UntilFlag, &c), true)
+        .unwrap()
+        .unwrap();
     s.run_all();
     let w = task_waker_of(&h);
     harness::abort(h.header());
@@ -136,7 +173,10 @@ fn abort_idle_task_cancels_and_ignores_later_wakes() {
 fn abort_during_poll_cancels_at_pending_but_ready_stands() {
     let (s, c) = setup();
     let h = s
-        .spawn(TestBody::new(Script::AbortSelf { then_ready: false }, &c), true)
+        .spawn(
+            TestBody::new(Script::AbortSelf { then_ready: false }, &c),
+            true,
+        )
         .unwrap()
         .unwrap();
     s.run_all();
@@ -145,11 +185,18 @@ fn abort_during_poll_cancels_at_pending_but_ready_stands() {
 
     let c2 = Arc::new(Counters::default());
     let h = s
-        .spawn(TestBody::new(Script::AbortSelf { then_ready: true }, &c2), true)
+        .spawn(
+            TestBody::new(Script::AbortSelf { then_ready: true }, &c2),
+            true,
+        )
         .unwrap()
         .unwrap();
     s.run_all();
-    assert_eq!(outcome(&h), Some(Outcome::Ok), "READY from the aborted poll stands");
+    assert_eq!(
+        outcome(&h),
+        Some(Outcome::Ok),
+        "READY from the aborted poll stands"
+    );
     drop_handle(h);
     assert_eq!(c2.outputs_dropped.load(SeqCst), 1);
 }
@@ -157,7 +204,10 @@ fn abort_during_poll_cancels_at_pending_but_ready_stands() {
 #[test]
 fn abort_after_completion_changes_nothing() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::Ready, &c), true)
+        .unwrap()
+        .unwrap();
     s.run_all();
     harness::abort(h.header());
     assert_eq!(outcome(&h), Some(Outcome::Ok));
@@ -174,7 +224,10 @@ impl Wake for CountingWaker {
 #[test]
 fn join_waker_is_woken_exactly_at_completion_and_replaced() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::UntilFlag, &c), true)
+        .unwrap()
+        .unwrap();
     let first = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
     let second = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
     assert_eq!(join::poll(h.header(), &Waker::from(first.clone())), None);
@@ -186,17 +239,26 @@ fn join_waker_is_woken_exactly_at_completion_and_replaced() {
     s.run_all();
     assert_eq!(first.0.load(SeqCst), 0, "a replaced waker is not woken");
     assert_eq!(second.0.load(SeqCst), 1);
-    assert_eq!(join::poll(h.header(), &Waker::from(second.clone())), Some(Outcome::Ok));
+    assert_eq!(
+        join::poll(h.header(), &Waker::from(second.clone())),
+        Some(Outcome::Ok)
+    );
     drop_handle(h);
 }
 
 #[test]
 fn shutdown_cancels_queued_and_idle_and_refuses_spawns() {
     let (s, c) = setup();
-    let idle = s.spawn(TestBody::new(Script::UntilFlag, &c), true).unwrap().unwrap();
+    let idle = s
+        .spawn(TestBody::new(Script::UntilFlag, &c), true)
+        .unwrap()
+        .unwrap();
     s.run_all();
-    let queued = s.spawn(TestBody::new(Script::Run(1), &c), true).unwrap().unwrap();
-    let done = s.spawn(TestBody::new(Script::Ready(1), &c), false).unwrap();
+    let queued = s
+        .spawn(TestBody::new(Script::Run, &c), true)
+        .unwrap()
+        .unwrap();
+    let done = s.spawn(TestBody::new(Script::Ready, &c), false).unwrap();
     assert!(done.is_none());
     // Run only the detached one: it is last in the queue, so run everything but `queued`.
     let q = s.pop().unwrap();
@@ -207,20 +269,30 @@ fn shutdown_cancels_queued_and_idle_and_refuses_spawns() {
     assert_eq!(outcome(&queued), Some(Outcome::Cancelled));
     assert_eq!(c.drops.load(SeqCst), 3, "every body dropped exactly once");
     assert_eq!(s.owned.len(), 0);
-    let refused = s.spawn(TestBody::new(Script::Run(1), &c), true);
+    let refused = s.spawn(TestBody::new(Script::Run, &c), true);
     let body = refused.err().expect("spawn after shutdown is refused");
     drop(body);
-    assert_eq!(c.drops.load(SeqCst), 4, "the refused body came back to the caller");
+    assert_eq!(
+        c.drops.load(SeqCst),
+        4,
+        "the refused body came back to the caller"
+    );
     drop_handle(idle);
     drop_handle(queued);
     let counts = s.owned.counts();
-    assert_eq!((counts.spawned, counts.completed, counts.cancelled), (3, 1, 2));
+    assert_eq!(
+        (counts.spawned, counts.completed, counts.cancelled),
+        (3, 1, 2)
+    );
 }
 
 #[test]
 fn state_flags_after_completion() {
     let (s, c) = setup();
-    let h = s.spawn(TestBody::new(Script::Ready(1), &c), true).unwrap().unwrap();
+    let h = s
+        .spawn(TestBody::new(Script::Ready, &c), true)
+        .unwrap()
+        .unwrap();
     assert!(h.header().state.load().has(SCHEDULED));
     s.run_all();
     let st = h.header().state.load();
