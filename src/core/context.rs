@@ -21,8 +21,8 @@ pub(crate) struct TaskGuard {
     prev: Option<NonNull<Header>>,
 }
 
-pub(crate) fn enter_task(header: &Header) -> TaskGuard {
-    let prev = CURRENT_TASK.with(|c| c.replace(Some(NonNull::from(header))));
+pub(crate) fn enter_task(header: NonNull<Header>) -> TaskGuard {
+    let prev = CURRENT_TASK.with(|c| c.replace(Some(header)));
     TaskGuard { prev }
 }
 

@@ -11,6 +11,11 @@ pub struct tasks_abort_handle {
     _private: [u8; 0],
 }
 
+fn task_ptr(a: *const tasks_abort_handle) -> NonNull<Header> {
+    // SAFETY (of callers): non-NULL, checked; provenance of the whole block (see join_handle).
+    unsafe { NonNull::new_unchecked(a.cast::<Header>().cast_mut()) }
+}
+
 unsafe fn header<'a>(a: *const tasks_abort_handle) -> &'a Header {
     // SAFETY: a live abort handle owns a reference to the task header it points at.
     unsafe { &*a.cast::<Header>() }
@@ -22,7 +27,7 @@ pub unsafe extern "C" fn tasks_abort_handle_abort(a: *const tasks_abort_handle) 
     boundary(|| {
         null_check!(a);
         // SAFETY: a live handle.
-        harness::abort(unsafe { header(a) });
+        harness::abort(task_ptr(a));
     })
 }
 
@@ -55,10 +60,7 @@ pub unsafe extern "C" fn tasks_abort_handle_clone(
     boundary(|| {
         null_check!(std::ptr::null_mut(); a);
         // SAFETY: a live handle.
-        TaskRef::clone_from(unsafe { header(a) })
-            .into_raw()
-            .as_ptr()
-            .cast()
+        TaskRef::clone_from(task_ptr(a)).into_raw().as_ptr().cast()
     })
 }
 

@@ -6,6 +6,7 @@ use super::boundary;
 use super::runtime::{tasks_runtime, to_ptr};
 use crate::core::context::current_task;
 use crate::core::runtime::context::current_runtime;
+use crate::core::task::Header;
 
 /// The id of the task running on the calling thread; 0 outside a task.
 #[unsafe(no_mangle)]
@@ -21,7 +22,7 @@ pub extern "C" fn tasks_current_name() -> *const c_char {
     boundary(|| {
         current_task()
             // SAFETY: called on the thread running the task, which keeps its body alive.
-            .and_then(|t| unsafe { t.as_ref().name() })
+            .and_then(|t| unsafe { Header::name(t) })
             .map_or(std::ptr::null(), |n| unsafe { n.as_ref() }.as_ptr())
     })
 }

@@ -21,15 +21,24 @@ pub(crate) unsafe fn header<'a>(h: *const tasks_join_handle) -> &'a Header {
     unsafe { &*h.cast::<Header>() }
 }
 
+/// The task pointer behind a non-NULL handle, with the provenance of the whole task block (it
+/// came from the allocation), as needed to reach the task's body or free it.
+pub(crate) fn task_ptr(h: *const tasks_join_handle) -> NonNull<Header> {
+    // SAFETY (of callers): non-NULL, checked.
+    unsafe { NonNull::new_unchecked(h.cast::<Header>().cast_mut()) }
+}
+
 /// Hands out the result of a completed task: the output for OK/FAILED (once; NULL after), or
 /// drops it when the caller passed no place for it.
-fn deliver(task: &Header, outcome: Outcome, output: *mut *mut c_void) -> tasks_status {
+fn deliver(h: NonNull<Header>, outcome: Outcome, output: *mut *mut c_void) -> tasks_status {
+    // SAFETY: the caller's handle keeps the task alive.
+    let task = unsafe { h.as_ref() };
     match outcome {
         Outcome::Cancelled => return tasks_status::TASKS_CANCELLED,
         Outcome::Ok | Outcome::Failed => {}
     }
     if output.is_null() {
-        task.drop_output();
+        Header::drop_output(h);
     } else {
         // SAFETY: checked non-NULL, the caller's out-pointer.
         unsafe { *output = task.take_output().cast() };
@@ -62,7 +71,7 @@ pub unsafe extern "C" fn tasks_join_handle_join(
         // SAFETY: a live handle.
         let task = unsafe { header(h) };
         if let Some(o) = join::outcome(task) {
-            return deliver(task, o, output);
+            return deliver(task_ptr(h), o, output);
         }
         if is_current_task(task) {
             return tasks_status::TASKS_ERR_WOULD_DEADLOCK;
@@ -70,8 +79,8 @@ pub unsafe extern "C" fn tasks_join_handle_join(
         if timeout_ns == 0 {
             return tasks_status::TASKS_PENDING;
         }
-        match join_task(task, deadline_after(timeout_ns)) {
-            Some(o) => deliver(task, o, output),
+        match join_task(task_ptr(h), deadline_after(timeout_ns)) {
+            Some(o) => deliver(task_ptr(h), o, output),
             None => tasks_status::TASKS_TIMED_OUT,
         }
     })
@@ -92,13 +101,13 @@ pub unsafe extern "C" fn tasks_join_handle_poll(
         // SAFETY: a live handle; a context during its poll.
         let (task, cx) = unsafe { (header(h), context_of(cx)) };
         if let Some(o) = join::outcome(task) {
-            return deliver(task, o, output);
+            return deliver(task_ptr(h), o, output);
         }
-        if std::ptr::eq(cx.task, task) {
+        if std::ptr::eq(cx.header(), task) {
             return tasks_status::TASKS_ERR_WOULD_DEADLOCK;
         }
         match join::poll(task, &cx.waker()) {
-            Some(o) => deliver(task, o, output),
+            Some(o) => deliver(task_ptr(h), o, output),
             None => tasks_status::TASKS_PENDING,
         }
     })
@@ -112,7 +121,7 @@ pub unsafe extern "C" fn tasks_join_handle_abort(h: *const tasks_join_handle) {
     boundary(|| {
         null_check!(h);
         // SAFETY: a live handle.
-        harness::abort(unsafe { header(h) });
+        harness::abort(task_ptr(h));
     })
 }
 
@@ -145,7 +154,7 @@ pub unsafe extern "C" fn tasks_join_handle_abort_handle(
     boundary(|| {
         null_check!(std::ptr::null_mut(); h);
         // SAFETY: a live handle.
-        let r = TaskRef::clone_from(unsafe { header(h) });
+        let r = TaskRef::clone_from(task_ptr(h));
         r.into_raw().as_ptr().cast()
     })
 }
@@ -157,6 +166,6 @@ pub unsafe extern "C" fn tasks_join_handle_free(h: *mut tasks_join_handle) {
     boundary(|| {
         null_check!(h);
         // SAFETY: the caller gives up the handle's reference.
-        join::drop_handle(unsafe { NonNull::new_unchecked(h.cast::<Header>()).as_ref() });
+        join::drop_handle(task_ptr(h));
     })
 }

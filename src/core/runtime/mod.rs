@@ -155,8 +155,10 @@ impl Shared {
             })
     }
 
+    /// The pointer tasks keep. Taken from the whole struct (not the field) so that it may be
+    /// turned back into a `&Shared`.
     pub(crate) fn scheduler_ptr(&self) -> NonNull<Scheduler> {
-        NonNull::from(&self.scheduler)
+        NonNull::from(self).cast()
     }
 
     /// Spawns a task. On success returns the join handle's reference if one was asked for.
@@ -216,7 +218,7 @@ impl Shared {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         if !self.shutting_down.swap(true, Ordering::AcqRel) {
             for task in self.owned.close_and_collect() {
-                harness::abort(task.header());
+                harness::abort(task.ptr());
             }
             // Entries we can reach are discarded here rather than waiting for a thread.
             for entry in self.blocking.drain() {
@@ -284,12 +286,13 @@ impl Shared {
 }
 
 /// Waits for a task: helping on a worker thread, parking elsewhere. None on timeout.
-pub(crate) fn join_task(target: &Header, deadline: Option<Instant>) -> Option<Outcome> {
+pub(crate) fn join_task(target: NonNull<Header>, deadline: Option<Instant>) -> Option<Outcome> {
     if let Some(w) = context::current_worker() {
         return w.join(target, deadline);
     }
     let parker = crate::core::park::current();
-    join::wait(target, &parker, deadline, || false)
+    // SAFETY: the caller holds a reference (its join handle).
+    join::wait(unsafe { target.as_ref() }, &parker, deadline, || false)
 }
 
 unsafe fn shared_of<'a>(s: NonNull<Scheduler>) -> &'a Shared {

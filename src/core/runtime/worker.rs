@@ -9,6 +9,7 @@
 //! an idle worker that the task's completion or new work wakes.
 
 use std::cell::Cell;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -227,7 +228,13 @@ impl WorkerCtx {
     }
 
     /// Join on this worker (see module docs). `target` is alive (the caller holds the handle).
-    pub(crate) fn join(&self, target: &Header, deadline: Option<Instant>) -> Option<Outcome> {
+    pub(crate) fn join(
+        &self,
+        target_ptr: NonNull<Header>,
+        deadline: Option<Instant>,
+    ) -> Option<Outcome> {
+        // SAFETY: the caller holds a reference (its join handle).
+        let target = unsafe { target_ptr.as_ref() };
         let own = std::ptr::eq(
             target.scheduler.as_ptr(),
             self.shared.scheduler_ptr().as_ptr(),
@@ -235,7 +242,7 @@ impl WorkerCtx {
         if own
             && !target.is_poll_style()
             && !target.is_blocking()
-            && harness::try_run_inline(target)
+            && harness::try_run_inline(target_ptr)
         {
             bump(&self.stats().polls);
         }

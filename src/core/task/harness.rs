@@ -15,7 +15,7 @@ pub(crate) fn run(entry: Notified) -> bool {
     let header = unsafe { h.as_ref() };
     match header.state.transition_from_queue() {
         PopResult::Run => {
-            run_claimed(header);
+            run_claimed(h);
             // SAFETY: the entry's reference.
             unsafe { Header::drop_ref(h) };
             true
@@ -33,7 +33,7 @@ pub(crate) fn discard_entry(h: NonNull<Header>) {
     let header = unsafe { h.as_ref() };
     match header.state.transition_from_queue() {
         PopResult::Run => {
-            finish(header, Outcome::Cancelled, std::ptr::null_mut());
+            finish(h, Outcome::Cancelled, std::ptr::null_mut());
             // SAFETY: the entry's reference.
             unsafe { Header::drop_ref(h) };
         }
@@ -58,9 +58,10 @@ fn stale_entry(h: NonNull<Header>, release: bool, dealloc: bool) {
 
 /// Joiner on a worker of the task's runtime: runs the task on this thread if nobody has
 /// started it (rule 3). Returns whether it ran.
-pub(crate) fn try_run_inline(header: &Header) -> bool {
-    if header.state.try_claim() {
-        run_claimed(header);
+pub(crate) fn try_run_inline(h: NonNull<Header>) -> bool {
+    // SAFETY: the caller holds a reference.
+    if unsafe { h.as_ref() }.state.try_claim() {
+        run_claimed(h);
         true
     } else {
         false
@@ -68,17 +69,22 @@ pub(crate) fn try_run_inline(header: &Header) -> bool {
 }
 
 /// Polls a task whose RUNNING flag the caller holds, and applies the result.
-pub(crate) fn run_claimed(header: &Header) {
+pub(crate) fn run_claimed(h: NonNull<Header>) {
+    // SAFETY: the caller holds a reference.
+    let header = unsafe { h.as_ref() };
     let mut output: *mut () = std::ptr::null_mut();
     let result = {
-        let _current = context::enter_task(header);
-        let mut cx = Context { task: header };
+        let _current = context::enter_task(h);
+        let mut cx = Context {
+            task: h,
+            _running: std::marker::PhantomData,
+        };
         // SAFETY: we hold RUNNING: exclusive access to the body.
-        unsafe { (header.vtable.poll)(NonNull::from(header), &mut cx, &mut output) }
+        unsafe { (header.vtable.poll)(h, &mut cx, &mut output) }
     };
     match result {
-        BodyPoll::Ready => finish(header, Outcome::Ok, output),
-        BodyPoll::Failed => finish(header, Outcome::Failed, output),
+        BodyPoll::Ready => finish(h, Outcome::Ok, output),
+        BodyPoll::Failed => finish(h, Outcome::Failed, output),
         BodyPoll::Pending | BodyPoll::Yield => {
             match header
                 .state
@@ -87,10 +93,10 @@ pub(crate) fn run_claimed(header: &Header) {
                 AfterPoll::Idle | AfterPoll::AlreadyQueued => {}
                 AfterPoll::Reschedule => {
                     // SAFETY: the transition added the entry's reference and set SCHEDULED.
-                    let entry = unsafe { Notified::from_raw(NonNull::from(header)) };
+                    let entry = unsafe { Notified::from_raw(h) };
                     schedule(header, entry, ScheduleKind::Yield);
                 }
-                AfterPoll::Cancel => finish(header, Outcome::Cancelled, std::ptr::null_mut()),
+                AfterPoll::Cancel => finish(h, Outcome::Cancelled, std::ptr::null_mut()),
             }
         }
     }
@@ -105,12 +111,14 @@ fn schedule(header: &Header, entry: Notified, kind: ScheduleKind) {
 
 /// Completes a task whose RUNNING flag the caller holds (rule 7). The caller also holds a
 /// reference, which it keeps.
-pub(crate) fn finish(header: &Header, outcome: Outcome, output: *mut ()) {
+pub(crate) fn finish(h: NonNull<Header>, outcome: Outcome, output: *mut ()) {
+    // SAFETY: the caller holds a reference.
+    let header = unsafe { h.as_ref() };
     if outcome != Outcome::Cancelled {
         header.output.store(output, Ordering::Release);
     }
     // SAFETY: we hold RUNNING, and a task completes once: the body is dropped once.
-    unsafe { (header.vtable.drop_body)(NonNull::from(header)) };
+    unsafe { (header.vtable.drop_body)(h) };
     let prev = header.state.transition_to_complete(outcome);
     let release = !prev.has(state::SCHEDULED);
     // SAFETY: the task is still in its owner's list (we have not released it), so the
@@ -119,7 +127,7 @@ pub(crate) fn finish(header: &Header, outcome: Outcome, output: *mut ()) {
         (header.scheduler.as_ref().vtable.completed)(header.scheduler, header, outcome, release)
     };
     if !prev.has(state::JOIN_INTEREST) {
-        header.drop_output();
+        Header::drop_output(h);
     } else if prev.has(state::JOIN_WAKER) {
         // Rule 9: the slot is ours to read until we clear JOIN_WAKER.
         header.join_waker.with(|w| {
@@ -139,23 +147,26 @@ pub(crate) fn finish(header: &Header, outcome: Outcome, output: *mut ()) {
     }
     if release {
         // SAFETY: the owner list's reference (the caller still holds its own).
-        unsafe { Header::drop_ref(NonNull::from(header)) };
+        unsafe { Header::drop_ref(h) };
     }
 }
 
 /// Abort (rule 6). The caller holds a reference.
-pub(crate) fn abort(header: &Header) {
-    match header.state.transition_to_abort() {
+pub(crate) fn abort(h: NonNull<Header>) {
+    // SAFETY: the caller holds a reference.
+    match unsafe { h.as_ref() }.state.transition_to_abort() {
         AbortResult::Nothing | AbortResult::Requested => {}
-        AbortResult::Claimed => finish(header, Outcome::Cancelled, std::ptr::null_mut()),
+        AbortResult::Claimed => finish(h, Outcome::Cancelled, std::ptr::null_mut()),
     }
 }
 
 /// Wake keeping the caller's reference (rule 5).
-pub(crate) fn wake_by_ref(header: &Header) {
+pub(crate) fn wake_by_ref(h: NonNull<Header>) {
+    // SAFETY: the caller holds a reference.
+    let header = unsafe { h.as_ref() };
     if header.state.transition_to_notified_by_ref() == WakeResult::Submit {
         // SAFETY: the transition added the entry's reference and set SCHEDULED.
-        let entry = unsafe { Notified::from_raw(NonNull::from(header)) };
+        let entry = unsafe { Notified::from_raw(h) };
         schedule(header, entry, ScheduleKind::Wake);
     }
 }

@@ -71,15 +71,17 @@ pub(crate) fn wait(
 }
 
 /// Drops the join handle's interest and reference (rule 11).
-pub(crate) fn drop_handle(header: &Header) {
+pub(crate) fn drop_handle(h: std::ptr::NonNull<Header>) {
+    // SAFETY: the handle's reference keeps the task alive until the end of this function.
+    let header = unsafe { h.as_ref() };
     let (prev, next) = header.state.transition_join_handle_dropped();
     if !next.has(state::JOIN_WAKER) {
         // SAFETY: rule 9: JOIN_WAKER is clear, the join side owns the slot.
         header.join_waker.with_mut(|w| drop(unsafe { (*w).take() }));
     }
     if prev.has(state::COMPLETE) {
-        header.drop_output();
+        Header::drop_output(h);
     }
     // SAFETY: the handle's reference.
-    unsafe { Header::drop_ref(std::ptr::NonNull::from(header)) };
+    unsafe { Header::drop_ref(h) };
 }

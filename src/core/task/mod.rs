@@ -293,9 +293,9 @@ impl Header {
     }
 
     /// The task's name. Only valid while the calling thread runs the task.
-    pub(crate) unsafe fn name(&self) -> Option<NonNull<CStr>> {
-        // SAFETY: forwarded contract.
-        unsafe { (self.vtable.name)(NonNull::from(self)) }
+    pub(crate) unsafe fn name(this: NonNull<Header>) -> Option<NonNull<CStr>> {
+        // SAFETY: forwarded contract; `this` has the whole block's provenance.
+        unsafe { (this.as_ref().vtable.name)(this) }
     }
 
     /// Drops one reference, freeing the block if it was the last.
@@ -319,13 +319,15 @@ impl Header {
     }
 
     /// Takes the output (once) and drops it with the body's drop_output.
-    pub(crate) fn drop_output(&self) {
-        let out = self
+    pub(crate) fn drop_output(this: NonNull<Header>) {
+        // SAFETY: callers hold a reference to the task.
+        let header = unsafe { this.as_ref() };
+        let out = header
             .output
             .swap(std::ptr::null_mut(), crate::core::sync::Ordering::AcqRel);
         if !out.is_null() {
             // SAFETY: the dropper lives as long as the block.
-            unsafe { (self.vtable.drop_output)(NonNull::from(self), out) }
+            unsafe { (header.vtable.drop_output)(this, out) }
         }
     }
 
@@ -349,16 +351,23 @@ impl TaskRef {
         TaskRef(h)
     }
 
-    /// Clones a reference from a borrowed header (which must be alive).
-    pub(crate) fn clone_from(h: &Header) -> TaskRef {
-        h.state.ref_inc();
-        TaskRef(NonNull::from(h))
+    /// Clones a reference to a live task. `h` must carry the whole block's provenance (come
+    /// from the allocation, a handle or another reference, never from a `&Header`).
+    pub(crate) fn clone_from(h: NonNull<Header>) -> TaskRef {
+        // SAFETY: the task is alive (the caller holds a reference to it).
+        unsafe { h.as_ref() }.state.ref_inc();
+        TaskRef(h)
+    }
+
+    pub(crate) fn ptr(&self) -> NonNull<Header> {
+        self.0
     }
 
     pub(crate) fn into_raw(self) -> NonNull<Header> {
         ManuallyDrop::new(self).0
     }
 
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: we own a reference.
         unsafe { self.0.as_ref() }
@@ -367,7 +376,7 @@ impl TaskRef {
 
 impl Clone for TaskRef {
     fn clone(&self) -> Self {
-        TaskRef::clone_from(self.header())
+        TaskRef::clone_from(self.0)
     }
 }
 
@@ -406,12 +415,18 @@ impl Drop for Notified {
 
 /// What a poll-style body gets while it is polled: access to its own task.
 pub(crate) struct Context<'a> {
-    pub(crate) task: &'a Header,
+    pub(crate) task: NonNull<Header>,
+    pub(crate) _running: std::marker::PhantomData<&'a Header>,
 }
 
 impl Context<'_> {
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: the task is alive while it is being polled.
+        unsafe { self.task.as_ref() }
+    }
+
     pub(crate) fn id(&self) -> u64 {
-        self.task.id
+        self.header().id
     }
 
     /// A new waker for the running task.

@@ -154,7 +154,7 @@ impl OwnedTasks {
             while let Some(t) = cur {
                 // SAFETY: linked tasks are alive; links read under the lock.
                 let header = unsafe { t.as_ref() };
-                out.push(TaskRef::clone_from(header));
+                out.push(TaskRef::clone_from(t));
                 cur = header.links.with(|l| unsafe { (*l).next });
             }
         }

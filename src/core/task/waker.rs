@@ -37,7 +37,7 @@ unsafe fn wake_raw(data: *const ()) {
 
 unsafe fn wake_by_ref_raw(data: *const ()) {
     // SAFETY: the waker owns a reference.
-    harness::wake_by_ref(unsafe { header_of(data).as_ref() });
+    harness::wake_by_ref(header_of(data));
 }
 
 unsafe fn drop_raw(data: *const ()) {

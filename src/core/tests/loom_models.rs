@@ -98,7 +98,7 @@ fn loom_abort_vs_completion() {
             .unwrap()
             .unwrap();
         let a = h.clone();
-        let t = thread::spawn(move || harness::abort(a.header()));
+        let t = thread::spawn(move || harness::abort(a.ptr()));
         s.run_all();
         t.join().unwrap();
         match outcome(&h) {
@@ -132,7 +132,7 @@ fn loom_abort_idle_task_vs_wake() {
         s.run_all();
         let w = waker::task_waker(h.clone());
         let t = thread::spawn(move || w.wake());
-        harness::abort(h.header());
+        harness::abort(h.ptr());
         // Cancelled before abort returned, whatever the wake did.
         assert_eq!(outcome(&h), Some(Outcome::Cancelled));
         assert_eq!(c.drops.load(SeqCst), 1);

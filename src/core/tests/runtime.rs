@@ -42,7 +42,7 @@ fn spawn_and_join_many_from_outside() {
         })
         .collect();
     for h in handles {
-        assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
+        assert_eq!(join_task(h.ptr(), None), Some(Outcome::Ok));
         consume_output(h.header().take_output());
         drop_handle(h);
     }
@@ -65,11 +65,11 @@ fn join_with_deadline_times_out_then_succeeds() {
         .unwrap();
     let start = Instant::now();
     let deadline = start + Duration::from_millis(20);
-    assert_eq!(join_task(h.header(), Some(deadline)), None);
+    assert_eq!(join_task(h.ptr(), Some(deadline)), None);
     assert!(start.elapsed() >= Duration::from_millis(20));
     c.flag.store(true, SeqCst);
     waker::task_waker(h.clone()).wake();
-    assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
+    assert_eq!(join_task(h.ptr(), None), Some(Outcome::Ok));
     drop_handle(h);
     rt.shutdown_and_join();
     assert_eq!(c.outputs_dropped.load(SeqCst), 1);
@@ -88,7 +88,7 @@ fn blocking_pool_runs_tasks_and_threads_exit_after_keep_alive() {
         })
         .collect();
     for h in handles {
-        assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
+        assert_eq!(join_task(h.ptr(), None), Some(Outcome::Ok));
         drop_handle(h);
     }
     assert!(rt.metrics().blocking_threads >= 1);
@@ -123,7 +123,7 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
     }
     assert!(rt.shutdown(Some(Duration::from_secs(10))));
     for h in &handles {
-        assert_eq!(join_task(h.header(), None), Some(Outcome::Cancelled));
+        assert_eq!(join_task(h.ptr(), None), Some(Outcome::Cancelled));
     }
     assert_eq!(c.drops.load(SeqCst), n(200));
     let refused = rt.spawn(TestBody::new(Script::Run, &c), false, true);
@@ -146,7 +146,7 @@ fn runtimes_come_and_go_without_leaving_threads() {
             .ok()
             .unwrap()
             .unwrap();
-        assert_eq!(join_task(h.header(), None), Some(Outcome::Ok));
+        assert_eq!(join_task(h.ptr(), None), Some(Outcome::Ok));
         drop_handle(h);
         rt.shutdown_and_join();
         assert_eq!(

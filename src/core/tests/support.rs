@@ -60,7 +60,8 @@ impl TestScheduler {
     }
 
     fn ptr(&self) -> NonNull<Scheduler> {
-        NonNull::from(&self.sched)
+        // From the whole struct, not the field: the scheduler reaches the rest of it.
+        NonNull::from(self).cast()
     }
 
     /// Spawns: links the task and queues its first entry. Returns the join handle's reference
@@ -104,7 +105,7 @@ impl TestScheduler {
     /// queue.
     pub(crate) fn shutdown(&self) {
         for t in self.owned.close_and_collect() {
-            harness::abort(t.header());
+            harness::abort(t.ptr());
         }
         while let Some(n) = self.pop() {
             drop(n);
@@ -259,7 +260,5 @@ pub(crate) fn outcome(h: &TaskRef) -> Option<Outcome> {
 
 /// Drops a join handle the way the C handle's free does (clears the join interest).
 pub(crate) fn drop_handle(h: TaskRef) {
-    let p = h.into_raw();
-    // SAFETY: the handle's reference.
-    crate::core::task::join::drop_handle(unsafe { p.as_ref() });
+    crate::core::task::join::drop_handle(h.into_raw());
 }

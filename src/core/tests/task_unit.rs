@@ -132,7 +132,7 @@ fn abort_before_start_cancels_at_once() {
         .spawn(TestBody::new(Script::Run, &c), true)
         .unwrap()
         .unwrap();
-    harness::abort(h.header());
+    harness::abort(h.ptr());
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
     assert_eq!(
         c.drops.load(SeqCst),
@@ -147,7 +147,7 @@ fn abort_before_start_cancels_at_once() {
         0,
         "released when the stale entry was discarded"
     );
-    harness::abort(h.header());
+    harness::abort(h.ptr());
     drop_handle(h);
 }
 
@@ -160,7 +160,7 @@ fn abort_idle_task_cancels_and_ignores_later_wakes() {
         .unwrap();
     s.run_all();
     let w = task_waker_of(&h);
-    harness::abort(h.header());
+    harness::abort(h.ptr());
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
     assert_eq!(c.drops.load(SeqCst), 1);
     assert_eq!(s.owned.len(), 0, "no entry: released at once");
@@ -209,7 +209,7 @@ fn abort_after_completion_changes_nothing() {
         .unwrap()
         .unwrap();
     s.run_all();
-    harness::abort(h.header());
+    harness::abort(h.ptr());
     assert_eq!(outcome(&h), Some(Outcome::Ok));
     drop_handle(h);
 }
