@@ -1,5 +1,6 @@
-//! One place that picks the synchronisation primitives: std/parking_lot normally, loom's
-//! model-checked versions under `--cfg loom`. Everything in `core` imports from here so the
+//! One place that picks the synchronisation primitives: parking_lot normally, loom's
+//! model-checked versions under `--cfg loom`, std's under miri (whose timed futex waits it
+//! models, unlike parking_lot's). Everything in `core` imports from here so the
 //! same code is what loom explores.
 
 #[cfg(loom)]
@@ -53,31 +54,39 @@ impl<T> UnsafeCell<T> {
     }
 }
 
-/// A mutex whose `lock` returns the guard directly (parking_lot style) in both builds.
+/// A mutex whose `lock` returns the guard directly (parking_lot style) in every build.
 #[derive(Debug, Default)]
 pub(crate) struct Mutex<T>(
     #[cfg(loom)] loom::sync::Mutex<T>,
-    #[cfg(not(loom))] parking_lot::Mutex<T>,
+    #[cfg(all(not(loom), miri))] std::sync::Mutex<T>,
+    #[cfg(all(not(loom), not(miri)))] parking_lot::Mutex<T>,
 );
 
 #[cfg(loom)]
 pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
-#[cfg(not(loom))]
+#[cfg(all(not(loom), miri))]
+pub(crate) type MutexGuard<'a, T> = std::sync::MutexGuard<'a, T>;
+#[cfg(all(not(loom), not(miri)))]
 pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
 
 impl<T> Mutex<T> {
     pub(crate) fn new(value: T) -> Self {
         #[cfg(loom)]
         return Self(loom::sync::Mutex::new(value));
-        #[cfg(not(loom))]
+        #[cfg(all(not(loom), miri))]
+        return Self(std::sync::Mutex::new(value));
+        #[cfg(all(not(loom), not(miri)))]
         return Self(parking_lot::Mutex::new(value));
     }
 
     #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        #[cfg(loom)]
-        return self.0.lock().unwrap();
-        #[cfg(not(loom))]
+        #[cfg(any(loom, miri))]
+        return self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        #[cfg(all(not(loom), not(miri)))]
         return self.0.lock();
     }
 }
@@ -87,7 +96,8 @@ impl<T> Mutex<T> {
 #[derive(Debug, Default)]
 pub(crate) struct Condvar(
     #[cfg(loom)] loom::sync::Condvar,
-    #[cfg(not(loom))] parking_lot::Condvar,
+    #[cfg(all(not(loom), miri))] std::sync::Condvar,
+    #[cfg(all(not(loom), not(miri)))] parking_lot::Condvar,
 );
 
 impl Condvar {
@@ -106,7 +116,21 @@ impl Condvar {
             let _ = deadline;
             self.0.wait(guard).unwrap()
         }
-        #[cfg(not(loom))]
+        #[cfg(all(not(loom), miri))]
+        {
+            use std::sync::PoisonError;
+            match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    match self.0.wait_timeout(guard, left) {
+                        Ok((g, _)) => g,
+                        Err(e) => e.into_inner().0,
+                    }
+                }
+                None => self.0.wait(guard).unwrap_or_else(PoisonError::into_inner),
+            }
+        }
+        #[cfg(all(not(loom), not(miri)))]
         {
             let mut guard = guard;
             match deadline {

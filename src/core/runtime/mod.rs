@@ -155,10 +155,11 @@ impl Shared {
             })
     }
 
-    /// The pointer tasks keep. Taken from the whole struct (not the field) so that it may be
-    /// turned back into a `&Shared`.
-    pub(crate) fn scheduler_ptr(&self) -> NonNull<Scheduler> {
-        NonNull::from(self).cast()
+    /// The pointer tasks keep. Taken from the `Arc` (not from a reference to the field or the
+    /// struct) so that it may be turned back into the `Arc` to take a count (remote wakes).
+    pub(crate) fn scheduler_ptr(self: &Arc<Self>) -> NonNull<Scheduler> {
+        // SAFETY: Arc::as_ptr is never null.
+        unsafe { NonNull::new_unchecked(Arc::as_ptr(self).cast_mut()) }.cast()
     }
 
     /// Spawns a task. On success returns the join handle's reference if one was asked for.
@@ -308,10 +309,11 @@ unsafe fn schedule_entry(s: NonNull<Scheduler>, entry: Notified, kind: ScheduleK
         _ => {
             // From outside the runtime: once the entry is pushed, a worker may run the task to
             // completion and the runtime may be freed before we wake a worker, so hold it.
-            // SAFETY: the Shared is alive (above) and owned by an Arc.
+            // SAFETY: the Shared is alive (above), and `s` came from `Arc::as_ptr`.
+            let raw = s.cast::<Shared>().as_ptr().cast_const();
             let guard = unsafe {
-                Arc::increment_strong_count(shared as *const Shared);
-                Arc::from_raw(shared as *const Shared)
+                Arc::increment_strong_count(raw);
+                Arc::from_raw(raw)
             };
             guard.injector.push(entry);
             guard.notify_worker();
