@@ -300,3 +300,10 @@ fn state_flags_after_completion() {
     assert_eq!(st.refs(), 1, "only the handle is left");
     drop_handle(h);
 }
+
+#[test]
+fn header_is_at_most_64_bytes() {
+    // The runtime's per-task overhead (owner links, state, id, scheduler, vtable, join waker,
+    // output); everything after it in the block is what the user passed.
+    assert!(std::mem::size_of::<crate::core::task::Header>() <= 64);
+}
