@@ -1,7 +1,7 @@
 /* Scheduling fairness on a ONE-worker runtime (nothing may starve; only generous upper bounds):
    - two poll tasks waking each other in a ping-pong (the woken task is scheduled by the running one, the
      LIFO-slot case) do not starve a task spawned from outside (injector): it runs and stops them;
-   - the same for a task spawned from inside (local queue) before the ping-pong starts;
+   - the same for a task spawned from inside (local queue) by one of the ping-pong tasks mid-game;
    - a task that YIELDs forever does not starve an outside spawn. */
 #define _GNU_SOURCE
 #include "check.h"
@@ -31,11 +31,11 @@ static tasks_join_handle *g_inside_h;
 static tasks_poll ping(void *p, tasks_context *cx, void **out) {
     side_t *s = p;
     pp_t *pp = s->pp;
-    if (AT_LOAD(&pp->w[s->me]) == NULL) {
+    if (AT_LOAD(&pp->w[s->me]) == NULL)
         AT_STORE(&pp->w[s->me], tasks_context_waker(cx));
-        if (s->spawn_inside)
-            CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, stopper, pp, NULL, &g_inside_h));
-    }
+    /* once the ping-pong is in full swing, spawn the stopper from inside (into the worker's local queue) */
+    if (s->spawn_inside && g_inside_h == NULL && AT_LOAD(&pp->pings) >= 1000)
+        CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, stopper, pp, NULL, &g_inside_h));
     tasks_waker *other = AT_LOAD(&pp->w[1 - s->me]);
     if (AT_LOAD(&pp->stop)) {
         if (other)

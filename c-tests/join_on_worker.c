@@ -1,8 +1,9 @@
 /* join called on a worker thread runs other tasks while it waits (one worker):
    - task A spawns T (a poll task that waits for a wake) and C (which wakes T), then joins T: only possible
      if A's join runs C and T on the single worker;
-   - a timed join on a worker of a task that cannot finish returns TIMED_OUT after >= 20 ms, and join
-     with timeout 0 returns PENDING;
+   - a timed join on a worker of a (poll) task that cannot finish yet returns TIMED_OUT after >= 20 ms, and
+     join with timeout 0 returns PENDING (a join on a worker may run the joined task itself, so the joined
+     task must not block the thread);
    - cross-runtime: a task on rt1 joins a task on rt2 (which finishes when main opens a gate), a task on rt1
      spawns onto rt2 explicitly (the child sees rt2), and a poll task on rt1 polls a handle of rt2. */
 #define _GNU_SOURCE
@@ -17,20 +18,21 @@ typedef struct tw {
 static tasks_poll t_poll(void *p, tasks_context *cx, void **out) {
     tw_t *t = p;
     t->polls++;
+    /* publish the waker first, then check the flag (c_fn sets the flag, then reads the waker): no lost wake */
+    if (AT_LOAD(&t->w) == NULL)
+        AT_STORE(&t->w, tasks_context_waker(cx));
     if (AT_LOAD(&t->woken)) {
         *out = t;
         return TASKS_POLL_READY;
     }
-    if (AT_LOAD(&t->w) == NULL)
-        AT_STORE(&t->w, tasks_context_waker(cx));
     return TASKS_POLL_PENDING;
 }
 
 static int32_t c_fn(void *p, void **out) {
     tw_t *t = p;
     (void)out;
-    /* T is spawned before C; on one worker it has been polled by now, unless C runs first: then spin-yield
-       is impossible, so C just sets the flag and wakes T if it has a waker */
+    /* C may run before, during or after T's first poll: set the flag, then wake T if it has published
+       a waker (if not, T's poll has yet to check the flag and will see it) */
     AT_STORE(&t->woken, 1);
     tasks_waker *w = AT_LOAD(&t->w);
     if (w)
@@ -61,26 +63,23 @@ static int32_t gated(void *p, void **out) {
 }
 
 typedef struct timed {
-    gate_t *g;
-    int32_t st0, st20;
+    tw_t t; /* a poll task that stays PENDING until woken: helping cannot block the joiner */
+    int32_t st0, st20, st_end;
     uint64_t took;
-    tasks_runtime *other; /* for the cross-runtime join */
-    int32_t cross_st;
-    void *cross_out;
 } timed_t;
 
 static int32_t timed_join_fn(void *p, void **out) {
-    timed_t *t = p;
+    timed_t *tm = p;
     tasks_join_handle *h = NULL;
-    CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, gated, t->g, NULL, &h)); /* same 2-worker runtime */
-    t->st0 = tasks_join_handle_join(h, 0, NULL);
+    CHECK_STATUS(TASKS_OK, tasks_spawn_poll(NULL, t_poll, &tm->t, NULL, &h)); /* same runtime */
+    tm->st0 = tasks_join_handle_join(h, 0, NULL);
     uint64_t t0 = now_ns();
-    t->st20 = tasks_join_handle_join(h, 20 * MS_NS, NULL);
-    t->took = now_ns() - t0;
-    gate_open(t->g);
-    CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, JOIN_LONG, NULL));
+    tm->st20 = tasks_join_handle_join(h, 20 * MS_NS, NULL);
+    tm->took = now_ns() - t0;
+    c_fn(&tm->t, NULL); /* wake it (if it was polled already; else its first poll sees the flag) */
+    tm->st_end = tasks_join_handle_join(h, JOIN_LONG, NULL);
     tasks_join_handle_free(h);
-    *out = t;
+    *out = tm;
     return 0;
 }
 
@@ -146,16 +145,17 @@ int main(void) {
 
     /* timed joins on a worker */
     tasks_runtime *rt = make_rt(2);
-    gate_t g = GATE_INIT;
     timed_t tm;
     memset(&tm, 0, sizeof tm);
-    tm.g = &g;
     tasks_join_handle *h = NULL;
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, timed_join_fn, &tm, NULL, &h));
     CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, JOIN_LONG, NULL));
     tasks_join_handle_free(h);
     CHECK_STATUS(TASKS_PENDING, tm.st0);
     CHECK_STATUS(TASKS_TIMED_OUT, tm.st20);
+    CHECK_STATUS(TASKS_OK, tm.st_end);
+    if (tm.t.w)
+        tasks_waker_free(tm.t.w);
     if (tm.took < 20 * MS_NS)
         CHECK_FAIL_("timed join on a worker returned after %llu ns (< 20 ms)\n", (unsigned long long)tm.took);
 

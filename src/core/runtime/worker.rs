@@ -3,8 +3,9 @@
 //! tasks waking each other cannot starve the queue), local queue, the injector (first every
 //! `INJECTOR_INTERVAL` ticks, so remote spawns are never starved), stealing, then sleeping.
 //!
-//! A worker that joins a task helps instead of blocking: it runs the task inline if nobody has
-//! started it (its own children, so stack depth follows the user's recursion), else runs other
+//! A worker that joins a task helps instead of blocking: a join without timeout runs the task
+//! inline if nobody has started it (its own children, so stack depth follows the user's
+//! recursion; a timed join does not, since an inline run cannot be cut short), else runs other
 //! queued work while it waits, up to a nesting depth and stack margin, and otherwise sleeps as
 //! an idle worker that the task's completion or new work wakes.
 
@@ -239,7 +240,10 @@ impl WorkerCtx {
             target.scheduler.as_ptr(),
             self.shared.scheduler_ptr().as_ptr(),
         );
+        // Only an unlimited join runs the task inline: a run cannot be cut short, so a timed join
+        // would lose its timeout.
         if own
+            && deadline.is_none()
             && !target.is_poll_style()
             && !target.is_blocking()
             && harness::try_run_inline(target_ptr)
