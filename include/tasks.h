@@ -333,8 +333,11 @@ tasks_runtime *tasks_current_runtime(void);
  `*output` set to the task's output (handed out once: a later join returns the same status
  and writes NULL), TASKS_CANCELLED, TASKS_TIMED_OUT (the handle stays valid) or, with a 0
  timeout, TASKS_PENDING. `output` may be NULL: the output is then dropped with drop_output.
- On a worker thread the join runs other tasks while it waits (fork-join never deadlocks);
- elsewhere it parks. A task joining itself gets TASKS_ERR_WOULD_DEADLOCK.
+ On a worker thread the join runs other tasks while it waits (fork-join never deadlocks,
+ even with one worker): a join without timeout (TASKS_FOREVER) of a run-to-completion task
+ of the same runtime that no thread has started yet runs that task right there, like a
+ function call. Elsewhere the join parks. A task joining itself gets
+ TASKS_ERR_WOULD_DEADLOCK.
  */
 tasks_status tasks_join_handle_join(tasks_join_handle *h, uint64_t timeout_ns, void **output);
 
