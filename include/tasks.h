@@ -142,6 +142,11 @@ typedef struct tasks_context tasks_context;
 typedef struct tasks_join_handle tasks_join_handle;
 
 /*
+ A key for task-local values; keys live for the rest of the process (never freed).
+ */
+typedef struct tasks_local_key tasks_local_key;
+
+/*
  A runtime: worker threads, a blocking pool and the tasks spawned on it.
  */
 typedef struct tasks_runtime tasks_runtime;
@@ -312,6 +317,13 @@ tasks_waker *tasks_context_waker(tasks_context *cx);
 uint64_t tasks_context_id(const tasks_context *cx);
 
 /*
+ Wakes the polled task once, after `delay_ns` (never earlier): return TASKS_POLL_PENDING
+ after calling it. A second call in the same task replaces a timer that has not fired yet.
+ Aborting the task releases its timer. Returns TASKS_ERR_NULL if `cx` is NULL.
+ */
+tasks_status tasks_context_sleep(tasks_context *cx, uint64_t delay_ns);
+
+/*
  The id of the task running on the calling thread; 0 outside a task.
  */
 uint64_t tasks_current_id(void);
@@ -377,6 +389,24 @@ tasks_abort_handle *tasks_join_handle_abort_handle(const tasks_join_handle *h);
  dropped with drop_output; an output not yet taken is dropped now. NULL is ignored.
  */
 void tasks_join_handle_free(tasks_join_handle *h);
+
+/*
+ A new key. `destructor` (may be NULL) runs on every non-NULL value still set when its task
+ ends (finished or cancelled, before tasks_join_handle_is_finished turns true) and on a value
+ replaced by tasks_local_key_set. The key is never freed. NULL only if out of memory.
+ */
+tasks_local_key *tasks_local_key_new(void (*destructor)(void *value));
+
+/*
+ Sets the running task's value for `key`; the value it replaces is destroyed with the key's
+ destructor. Returns TASKS_ERR_NULL (key NULL), TASKS_ERR_NO_TASK (not inside a task).
+ */
+tasks_status tasks_local_key_set(const tasks_local_key *k, void *value);
+
+/*
+ The running task's value for `key`; NULL if unset, outside a task, or `key` is NULL.
+ */
+void *tasks_local_key_get(const tasks_local_key *k);
 
 /*
  Creates a runtime with default settings (see tasks_builder_new) and starts its workers.
@@ -457,6 +487,19 @@ tasks_status tasks_spawn_blocking(tasks_runtime *rt,
                                   void *arg,
                                   const tasks_spawn_opts *opts,
                                   tasks_join_handle **out);
+
+/*
+ Spawns a run-to-completion task that starts once `delay_ns` has passed (a timer of the
+ runtime, not a sleeping thread; never earlier). Until then it is pending like a queued task:
+ aborting it cancels it at once and releases its timer. Ownership and errors as for
+ tasks_spawn.
+ */
+tasks_status tasks_spawn_after(tasks_runtime *rt,
+                               uint64_t delay_ns,
+                               tasks_fn func,
+                               void *arg,
+                               const tasks_spawn_opts *opts,
+                               tasks_join_handle **out);
 
 /*
  A static, human-readable string for any status value, unknown values included (it takes an

@@ -9,6 +9,7 @@ pub(crate) mod park;
 pub(crate) mod runtime;
 pub(crate) mod sync;
 pub(crate) mod task;
+pub(crate) mod timer;
 
 #[cfg(test)]
 mod tests;

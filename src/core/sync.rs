@@ -54,6 +54,12 @@ impl<T> UnsafeCell<T> {
     }
 }
 
+impl<T: Default> Default for UnsafeCell<T> {
+    fn default() -> Self {
+        UnsafeCell::new(T::default())
+    }
+}
+
 /// A mutex whose `lock` returns the guard directly (parking_lot style) in every build.
 #[derive(Debug, Default)]
 pub(crate) struct Mutex<T>(

@@ -1,24 +1,16 @@
 //! `tasks_runtime`: creating, the default runtime, shutdown, free and metrics.
 
 use std::mem::ManuallyDrop;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::metrics::tasks_metrics;
 use super::{boundary, null_check, tasks_status};
-use crate::core::runtime::{Config, Shared, context};
+use crate::core::runtime::{Config, Shared, context, default_runtime};
 
 /// A runtime: worker threads, a blocking pool and the tasks spawned on it.
 pub struct tasks_runtime {
     _private: [u8; 0],
-}
-
-static DEFAULT: OnceLock<Option<Arc<Shared>>> = OnceLock::new();
-
-fn default_runtime() -> Option<&'static Arc<Shared>> {
-    DEFAULT
-        .get_or_init(|| Shared::build(Config::default(), true).ok())
-        .as_ref()
 }
 
 pub(crate) fn to_ptr(shared: &Shared) -> *mut tasks_runtime {

@@ -1,6 +1,7 @@
 //! `tasks_spawn`, `tasks_spawn_poll`, `tasks_spawn_blocking`.
 
 use std::ffi::c_void;
+use std::time::Duration;
 
 use super::body::{CBody, CFunc, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
 use super::join_handle::tasks_join_handle;
@@ -8,12 +9,20 @@ use super::runtime::{resolve, tasks_runtime};
 use super::{boundary, tasks_status};
 use crate::core::runtime::SpawnError;
 
+/// Where a spawned task goes.
+#[derive(Clone, Copy)]
+enum Placement {
+    Worker,
+    Blocking,
+    After(Duration),
+}
+
 unsafe fn spawn_body(
     rt: *mut tasks_runtime,
     func: Option<CFunc>,
     arg: *mut c_void,
     opts: *const tasks_spawn_opts,
-    blocking: bool,
+    placement: Placement,
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     let Some(func) = func else {
@@ -24,7 +33,13 @@ unsafe fn spawn_body(
     };
     // SAFETY: opts is NULL or valid (caller's contract).
     let body = unsafe { CBody::new(func, arg, opts) };
-    match shared.spawn(body, blocking, !out.is_null()) {
+    let want_handle = !out.is_null();
+    let spawned = match placement {
+        Placement::Worker => shared.spawn(body, false, want_handle),
+        Placement::Blocking => shared.spawn(body, true, want_handle),
+        Placement::After(delay) => shared.spawn_after(body, delay, want_handle),
+    };
+    match spawned {
         Ok(handle) => {
             if let Some(h) = handle {
                 // SAFETY: out is non-NULL when a handle was asked for.
@@ -56,7 +71,7 @@ pub unsafe extern "C" fn tasks_spawn(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, false, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Worker, out) })
 }
 
 /// Spawns a poll-style task: `poll(state, cx, &output)` is called on worker threads until it
@@ -70,7 +85,7 @@ pub unsafe extern "C" fn tasks_spawn_poll(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, false, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, Placement::Worker, out) })
 }
 
 /// Spawns a run-to-completion task on the runtime's blocking pool: threads started on demand up
@@ -85,5 +100,23 @@ pub unsafe extern "C" fn tasks_spawn_blocking(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, true, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Blocking, out) })
+}
+
+/// Spawns a run-to-completion task that starts once `delay_ns` has passed (a timer of the
+/// runtime, not a sleeping thread; never earlier). Until then it is pending like a queued task:
+/// aborting it cancels it at once and releases its timer. Ownership and errors as for
+/// tasks_spawn.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_spawn_after(
+    rt: *mut tasks_runtime,
+    delay_ns: u64,
+    func: tasks_fn,
+    arg: *mut c_void,
+    opts: *const tasks_spawn_opts,
+    out: *mut *mut tasks_join_handle,
+) -> tasks_status {
+    let placement = Placement::After(Duration::from_nanos(delay_ns));
+    // SAFETY: forwarded caller contract.
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, placement, out) })
 }

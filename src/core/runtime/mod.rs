@@ -29,6 +29,7 @@ use crate::core::task::state::Outcome;
 use crate::core::task::{
     Body, Header, Notified, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness, join,
 };
+use crate::core::timer::{self, InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 pub(crate) use config::Config;
 use worker::WorkerStats;
 
@@ -49,6 +50,7 @@ pub(crate) struct Shared {
     pub(crate) workers: Box<[WorkerShared]>,
     idle: idle::Idle,
     pub(crate) blocking: blocking::BlockingPool,
+    pub(crate) timers: TimerDriver,
     pub(crate) blocking_polls: AtomicU64,
     shutting_down: AtomicBool,
     exiting: AtomicBool,
@@ -63,6 +65,8 @@ static VTABLE: SchedulerVtable = SchedulerVtable {
     schedule: schedule_entry,
     completed: task_completed,
     release: task_released,
+    add_timer,
+    cancel_timer,
 };
 
 /// Why a spawn did not happen. The body comes back untouched.
@@ -112,6 +116,7 @@ impl Shared {
                 .collect(),
             idle: idle::Idle::new(n),
             blocking: blocking::BlockingPool::new(),
+            timers: TimerDriver::new(),
             blocking_polls: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
@@ -187,6 +192,62 @@ impl Shared {
         Ok(handle)
     }
 
+    /// Spawns a task that starts once `delay` has passed: its first queue entry waits in the
+    /// timer driver. A zero delay is a plain spawn.
+    pub(crate) fn spawn_after<B: Body>(
+        self: &Arc<Self>,
+        body: B,
+        delay: Duration,
+        want_handle: bool,
+    ) -> Result<Option<TaskRef>, (SpawnError, B)> {
+        let Some(deadline) = Instant::now()
+            .checked_add(delay)
+            .filter(|_| !delay.is_zero())
+        else {
+            return self.spawn(body, false, want_handle);
+        };
+        let id = crate::core::id::next_id();
+        let h = Header::allocate(body, id, self.scheduler_ptr(), false, want_handle);
+        // The key goes in the task before anyone else can see it (an abort reads it).
+        let key = TimerKey::new(deadline);
+        // SAFETY: nobody else has seen the task yet.
+        unsafe { h.as_ref() }
+            .ext()
+            .timer
+            .with_mut(|t| unsafe { *t = Some(key) });
+        if !self.owned.insert(h) {
+            // SAFETY: never linked or queued; nobody else has seen it.
+            let body = unsafe { Header::unallocate::<B>(h) };
+            return Err((SpawnError::Shutdown, body));
+        }
+        // SAFETY: the refs from allocate: list (now the list's), entry (now the timer's), handle.
+        let entry = unsafe { Notified::from_raw(h) };
+        let handle = want_handle.then(|| unsafe { TaskRef::from_raw(h) });
+        self.add_timer(key, TimerTarget::Start(entry));
+        Ok(handle)
+    }
+
+    pub(crate) fn add_timer(&self, key: TimerKey, target: TimerTarget) {
+        match self.timers.insert(key, target) {
+            InsertOutcome::Nothing => {}
+            InsertOutcome::UnparkOwner(w) => self.workers[w].parker.unpark(),
+            InsertOutcome::WakeAWorker => self.notify_worker(),
+        }
+    }
+
+    /// Fires the timers that are due (from a worker).
+    pub(crate) fn fire_due_timers(&self) {
+        if !self.timers.has_pending() {
+            return;
+        }
+        let now = Instant::now();
+        if self.timers.is_due(now) {
+            timer::fire(self.timers.take_expired(now), |n| {
+                self.schedule(n, ScheduleKind::Wake)
+            });
+        }
+    }
+
     fn schedule(&self, entry: Notified, kind: ScheduleKind) {
         match context::current_worker() {
             Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) => w.schedule_local(entry, kind),
@@ -221,6 +282,8 @@ impl Shared {
             for task in self.owned.close_and_collect() {
                 harness::abort(task.ptr());
             }
+            // Timers of other schedulers' tasks (and anything left): dropped, not fired.
+            drop(self.timers.drain());
             // Entries we can reach are discarded here rather than waiting for a thread.
             for entry in self.blocking.drain() {
                 drop(entry);
@@ -286,6 +349,15 @@ impl Shared {
     }
 }
 
+/// The process-wide default runtime, created on first use and never freed (None if its
+/// threads could not be started).
+pub(crate) fn default_runtime() -> Option<&'static Arc<Shared>> {
+    static DEFAULT: std::sync::OnceLock<Option<Arc<Shared>>> = std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(|| Shared::build(Config::default(), true).ok())
+        .as_ref()
+}
+
 /// Waits for a task: helping on a worker thread, parking elsewhere. None on timeout.
 pub(crate) fn join_task(target: NonNull<Header>, deadline: Option<Instant>) -> Option<Outcome> {
     if let Some(w) = context::current_worker() {
@@ -328,6 +400,16 @@ unsafe fn task_completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome, re
     if release {
         shared.owned.remove(h);
     }
+}
+
+unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {
+    // SAFETY: called for a listed task.
+    unsafe { shared_of(s) }.add_timer(key, target);
+}
+
+unsafe fn cancel_timer(s: NonNull<Scheduler>, key: TimerKey) -> Option<TimerTarget> {
+    // SAFETY: called for a listed task.
+    unsafe { shared_of(s) }.timers.cancel(key)
 }
 
 unsafe fn task_released(s: NonNull<Scheduler>, h: &Header) {

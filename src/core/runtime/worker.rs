@@ -118,10 +118,11 @@ impl WorkerCtx {
     fn next_task(&self) -> Option<Notified> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % INJECTOR_INTERVAL == 0
-            && let Some(t) = self.pop_injector()
-        {
-            return Some(t);
+        if tick % INJECTOR_INTERVAL == 0 {
+            self.shared.fire_due_timers();
+            if let Some(t) = self.pop_injector() {
+                return Some(t);
+            }
         }
         if let Some(t) = self.lifo.take() {
             if self.lifo_streak.get() < MAX_LIFO_STREAK {
@@ -193,6 +194,7 @@ impl WorkerCtx {
     /// Sleeps as an idle worker until new work (or, for a join, the task's completion, or the
     /// deadline) wakes it.
     fn sleep(&self, deadline: Option<Instant>) {
+        self.shared.fire_due_timers();
         let idle = &self.shared.idle;
         idle.begin_sleep(self.index, self.searching.replace(false));
         if self.shared.has_work() || self.shared.exiting.load(Ordering::Acquire) {
@@ -202,10 +204,20 @@ impl WorkerCtx {
             return;
         }
         bump(&self.stats().parks);
-        self.parker.park(deadline);
+        // One sleeping worker at a time sleeps only until the earliest timer.
+        let timer_deadline = self.shared.timers.try_become_owner(self.index);
+        let wake_at = match (deadline, timer_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.parker.park(wake_at);
+        if timer_deadline.is_some() {
+            self.shared.timers.release_owner(self.index);
+        }
         if !idle.cancel_sleep(self.index) {
             self.searching.set(true);
         }
+        self.shared.fire_due_timers();
     }
 
     /// Queues a task from this worker: a wake or spawn goes to the LIFO slot (the previous

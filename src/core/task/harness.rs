@@ -119,6 +119,9 @@ pub(crate) fn finish(h: NonNull<Header>, outcome: Outcome, output: *mut ()) {
     }
     // SAFETY: we hold RUNNING, and a task completes once: the body is dropped once.
     unsafe { (header.vtable.drop_body)(h) };
+    super::locals::destroy_all(h);
+    // Before COMPLETE (and so before any release): the scheduler is certainly alive.
+    super::sleep::cancel(h);
     let prev = header.state.transition_to_complete(outcome);
     let release = !prev.has(state::SCHEDULED);
     // SAFETY: the task is still in its owner's list (we have not released it), so the
@@ -130,7 +133,9 @@ pub(crate) fn finish(h: NonNull<Header>, outcome: Outcome, output: *mut ()) {
         Header::drop_output(h);
     } else if prev.has(state::JOIN_WAKER) {
         // Rule 9: the slot is ours to read until we clear JOIN_WAKER.
-        header.join_waker.with(|w| {
+        // JOIN_WAKER set means the join side allocated the extension and filled the slot.
+        let slot = &header.ext().join_waker;
+        slot.with(|w| {
             // SAFETY: JOIN_WAKER set: the join side does not write the slot.
             if let Some(w) = unsafe { &*w } {
                 w.wake_by_ref();
@@ -139,7 +144,7 @@ pub(crate) fn finish(h: NonNull<Header>, outcome: Outcome, output: *mut ()) {
         let after = header.state.unset_join_waker_after_complete();
         if !after.has(state::JOIN_INTEREST) {
             // SAFETY: the handle is gone and COMPLETE is set: nobody else touches the slot.
-            header.join_waker.with_mut(|w| drop(unsafe { (*w).take() }));
+            slot.with_mut(|w| drop(unsafe { (*w).take() }));
         }
     }
     if prev.has(state::JOIN_PARKED) {

@@ -23,12 +23,12 @@ pub(crate) fn poll(header: &Header, waker: &Waker) -> Option<Outcome> {
         return outcome(header);
     }
     // We hold REGISTERING and JOIN_WAKER is clear: the slot is ours.
-    header.join_waker.with_mut(|slot| {
+    header.ext().join_waker.with_mut(|slot| {
         // SAFETY: rule 9, the join side owns the slot now.
         let slot = unsafe { &mut *slot };
         match slot {
             Some(existing) if existing.will_wake(waker) => {}
-            _ => *slot = Some(Box::new(waker.clone())),
+            _ => *slot = Some(waker.clone()),
         }
     });
     if header.state.finish_register_join_waker() {
@@ -77,7 +77,9 @@ pub(crate) fn drop_handle(h: std::ptr::NonNull<Header>) {
     let (prev, next) = header.state.transition_join_handle_dropped();
     if !next.has(state::JOIN_WAKER) {
         // SAFETY: rule 9: JOIN_WAKER is clear, the join side owns the slot.
-        header.join_waker.with_mut(|w| drop(unsafe { (*w).take() }));
+        if let Some(ext) = header.ext_if_present() {
+            ext.join_waker.with_mut(|w| drop(unsafe { (*w).take() }));
+        }
     }
     if prev.has(state::COMPLETE) {
         Header::drop_output(h);

@@ -76,9 +76,12 @@
 //!     insert takes, so a spawn either lands in the list before the close or is refused), every
 //!     listed task is aborted (rule 6), and the shutdown waits for the lists to empty.
 
+pub(crate) mod ext;
 pub(crate) mod harness;
 pub(crate) mod join;
+pub(crate) mod locals;
 pub(crate) mod owned;
+pub(crate) mod sleep;
 pub(crate) mod state;
 pub(crate) mod waiters;
 pub(crate) mod waker;
@@ -141,6 +144,17 @@ pub(crate) struct SchedulerVtable {
     pub(crate) completed: unsafe fn(NonNull<Scheduler>, &Header, Outcome, bool),
     /// A queue entry found stale completed the task's release (rule 2).
     pub(crate) release: unsafe fn(NonNull<Scheduler>, &Header),
+    /// Registers a timer with the timer driver the scheduler's tasks use.
+    pub(crate) add_timer: unsafe fn(
+        NonNull<Scheduler>,
+        crate::core::timer::TimerKey,
+        crate::core::timer::TimerTarget,
+    ),
+    /// Removes a pending timer (returns its target, for the caller to drop).
+    pub(crate) cancel_timer: unsafe fn(
+        NonNull<Scheduler>,
+        crate::core::timer::TimerKey,
+    ) -> Option<crate::core::timer::TimerTarget>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,8 +179,8 @@ pub(crate) struct Header {
     pub(crate) id: u64,
     pub(crate) scheduler: NonNull<Scheduler>,
     vtable: &'static Vtable,
-    /// Rule 9. Boxed to keep the header at 64 bytes: only poll-style joins store a waker.
-    join_waker: UnsafeCell<Option<Box<std::task::Waker>>>,
+    /// Join-waker slot, task-locals, timer key: allocated on first use (see `ext`).
+    ext: AtomicPtr<ext::Extension>,
     output: AtomicPtr<()>,
 }
 
@@ -262,7 +276,7 @@ impl Header {
                 id,
                 scheduler,
                 vtable: &Cell::<B>::VTABLE,
-                join_waker: UnsafeCell::new(None),
+                ext: AtomicPtr::new(std::ptr::null_mut()),
                 output: AtomicPtr::new(std::ptr::null_mut()),
             },
             dropper: body.output_dropper(),
@@ -282,6 +296,35 @@ impl Header {
             drop(Box::from_raw(cell));
             ManuallyDrop::into_inner(body)
         }
+    }
+
+    /// The extension, allocated on first use.
+    pub(crate) fn ext(&self) -> &ext::Extension {
+        use crate::core::sync::Ordering::{AcqRel, Acquire};
+        let cur = self.ext.load(Acquire);
+        if !cur.is_null() {
+            // SAFETY: published once, freed only with the task.
+            return unsafe { &*cur };
+        }
+        let fresh = Box::into_raw(Box::default());
+        match self
+            .ext
+            .compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire)
+        {
+            // SAFETY: we just published it.
+            Ok(_) => unsafe { &*fresh },
+            Err(winner) => {
+                // SAFETY: ours was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                unsafe { &*winner }
+            }
+        }
+    }
+
+    /// The extension if some thread allocated it.
+    pub(crate) fn ext_if_present(&self) -> Option<&ext::Extension> {
+        // SAFETY: as in `ext`.
+        unsafe { self.ext.load(crate::core::sync::Ordering::Acquire).as_ref() }
     }
 
     pub(crate) fn is_poll_style(&self) -> bool {
@@ -313,7 +356,10 @@ impl Header {
         // SAFETY: no reference is left, so nobody else can see the block.
         unsafe {
             let h = this.as_ref();
-            h.join_waker.with_mut(|w| drop((*w).take()));
+            let ext = h.ext.load(crate::core::sync::Ordering::Acquire);
+            if !ext.is_null() {
+                drop(Box::from_raw(ext));
+            }
             (h.vtable.dealloc)(this);
         }
     }

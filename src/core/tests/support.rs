@@ -12,6 +12,7 @@ use crate::core::task::{
     Body, BodyPoll, Context, Header, Notified, ScheduleKind, Scheduler, SchedulerVtable, TaskRef,
     harness,
 };
+use crate::core::timer::{TimerDriver, TimerKey, TimerTarget};
 
 #[repr(C)]
 pub(crate) struct TestScheduler {
@@ -19,13 +20,24 @@ pub(crate) struct TestScheduler {
     queue: Mutex<VecDeque<Notified>>,
     pub(crate) owned: OwnedTasks,
     pub(crate) completed: AtomicUsize,
+    pub(crate) timers: TimerDriver,
 }
 
 static VTABLE: SchedulerVtable = SchedulerVtable {
     schedule,
     completed,
     release,
+    add_timer,
+    cancel_timer,
 };
+
+unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {
+    unsafe { this(s) }.timers.insert(key, target);
+}
+
+unsafe fn cancel_timer(s: NonNull<Scheduler>, key: TimerKey) -> Option<TimerTarget> {
+    unsafe { this(s) }.timers.cancel(key)
+}
 
 unsafe fn this<'a>(s: NonNull<Scheduler>) -> &'a TestScheduler {
     // SAFETY: the first field of a repr(C) TestScheduler.
@@ -56,6 +68,7 @@ impl TestScheduler {
             queue: Mutex::new(VecDeque::new()),
             owned: OwnedTasks::new(1),
             completed: AtomicUsize::new(0),
+            timers: TimerDriver::new(),
         })
     }
 
