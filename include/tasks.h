@@ -142,6 +142,12 @@ typedef struct tasks_context tasks_context;
 typedef struct tasks_join_handle tasks_join_handle;
 
 /*
+ A group of tasks on one runtime, joined in the order they finish. Used from one thread at a
+ time. Free it with tasks_join_set_free (which aborts what is left).
+ */
+typedef struct tasks_join_set tasks_join_set;
+
+/*
  A key for task-local values; keys live for the rest of the process (never freed).
  */
 typedef struct tasks_local_key tasks_local_key;
@@ -157,28 +163,6 @@ typedef struct tasks_runtime tasks_runtime;
  consuming it with tasks_waker_wake.
  */
 typedef struct tasks_waker tasks_waker;
-
-/*
- A runtime's counters. completed = finished with OK, failed = FAILED, cancelled = CANCELLED;
- alive = spawned and not yet finished; spawned = completed + failed + cancelled + alive.
- polls counts task runs (a poll of a poll-style task, the run of a run-to-completion task).
- The queue depths are a snapshot.
- */
-typedef struct {
-  size_t workers;
-  size_t blocking_threads;
-  size_t idle_blocking_threads;
-  uint64_t spawned;
-  uint64_t completed;
-  uint64_t failed;
-  uint64_t cancelled;
-  uint64_t alive;
-  uint64_t polls;
-  uint64_t steals;
-  uint64_t parks;
-  uint64_t injection_queue_depth;
-  uint64_t local_queue_depth;
-} tasks_metrics;
 
 /*
  A run-to-completion task: runs once on a worker. Return 0 for success, non-zero for failure.
@@ -212,6 +196,28 @@ typedef struct {
  enum counts as FAILED.
  */
 typedef tasks_poll (*tasks_poll_fn)(void *state, tasks_context *cx, void **output);
+
+/*
+ A runtime's counters. completed = finished with OK, failed = FAILED, cancelled = CANCELLED;
+ alive = spawned and not yet finished; spawned = completed + failed + cancelled + alive.
+ polls counts task runs (a poll of a poll-style task, the run of a run-to-completion task).
+ The queue depths are a snapshot.
+ */
+typedef struct {
+  size_t workers;
+  size_t blocking_threads;
+  size_t idle_blocking_threads;
+  uint64_t spawned;
+  uint64_t completed;
+  uint64_t failed;
+  uint64_t cancelled;
+  uint64_t alive;
+  uint64_t polls;
+  uint64_t steals;
+  uint64_t parks;
+  uint64_t injection_queue_depth;
+  uint64_t local_queue_depth;
+} tasks_metrics;
 
 #ifdef __cplusplus
 extern "C" {
@@ -389,6 +395,72 @@ tasks_abort_handle *tasks_join_handle_abort_handle(const tasks_join_handle *h);
  dropped with drop_output; an output not yet taken is dropped now. NULL is ignored.
  */
 void tasks_join_handle_free(tasks_join_handle *h);
+
+/*
+ Creates an empty set whose tasks run on `rt` (NULL: the calling thread's runtime, else the
+ default one). On success `*out` receives it; free it with tasks_join_set_free.
+ */
+tasks_status tasks_join_set_new(tasks_runtime *rt, tasks_join_set **out);
+
+/*
+ Spawns a run-to-completion task into the set (as tasks_spawn; the set keeps its handle).
+ `*id` (if `id` is not NULL) receives the task's id. Ownership of `arg` and errors as for
+ tasks_spawn.
+ */
+tasks_status tasks_join_set_spawn(tasks_join_set *s,
+                                  tasks_fn func,
+                                  void *arg,
+                                  const tasks_spawn_opts *opts,
+                                  uint64_t *id);
+
+/*
+ Spawns a poll-style task into the set (as tasks_spawn_poll).
+ */
+tasks_status tasks_join_set_spawn_poll(tasks_join_set *s,
+                                       tasks_poll_fn poll,
+                                       void *state,
+                                       const tasks_spawn_opts *opts,
+                                       uint64_t *id);
+
+/*
+ Tasks spawned into the set and not yet returned by join_next (finished or not). 0 for NULL.
+ */
+size_t tasks_join_set_len(const tasks_join_set *s);
+
+/*
+ Waits up to `timeout_ns` for the next task of the set to finish, in completion order, and
+ takes it out of the set: returns its status (TASKS_OK / TASKS_FAILED with `*output` set, or
+ TASKS_CANCELLED) and writes its id to `*id`. TASKS_EMPTY if the set has no tasks,
+ TASKS_TIMED_OUT (TASKS_PENDING for a 0 timeout) if none finished in time. `output` and `id`
+ may be NULL (a NULL `output` drops the output with drop_output). On a worker thread it runs
+ other tasks while it waits.
+ */
+tasks_status tasks_join_set_join_next(tasks_join_set *s,
+                                      uint64_t timeout_ns,
+                                      void **output,
+                                      uint64_t *id);
+
+/*
+ join_next for poll-style tasks: takes a finished task as join_next does, returns
+ TASKS_EMPTY for an empty set, else registers the polling task to be woken when the next one
+ finishes (replacing an earlier registration) and returns TASKS_PENDING.
+ */
+tasks_status tasks_join_set_poll_join_next(tasks_join_set *s,
+                                           tasks_context *cx,
+                                           void **output,
+                                           uint64_t *id);
+
+/*
+ Aborts every task in the set (each as tasks_join_handle_abort); they stay in the set and
+ join_next returns them (TASKS_CANCELLED, or their result if they finished anyway).
+ */
+void tasks_join_set_abort_all(tasks_join_set *s);
+
+/*
+ Aborts the tasks left in the set and frees it. Outputs nobody took are dropped with their
+ drop_output (at once for finished tasks, when they finish for running ones). NULL is ignored.
+ */
+void tasks_join_set_free(tasks_join_set *s);
 
 /*
  A new key. `destructor` (may be NULL) runs on every non-NULL value still set when its task

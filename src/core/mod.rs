@@ -4,6 +4,8 @@
 
 pub(crate) mod context;
 pub(crate) mod id;
+#[cfg(not(loom))]
+pub(crate) mod join_set;
 pub(crate) mod park;
 #[cfg(not(loom))]
 pub(crate) mod runtime;

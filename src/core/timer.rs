@@ -174,10 +174,6 @@ impl TimerDriver {
         self.next.store(NONE, Ordering::SeqCst);
         std::mem::take(&mut *entries).into_values().collect()
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.entries.lock().len()
-    }
 }
 
 /// Runs fired targets: wakes wakers, submits started tasks through `start`.

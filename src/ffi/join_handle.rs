@@ -30,7 +30,11 @@ pub(crate) fn task_ptr(h: *const tasks_join_handle) -> NonNull<Header> {
 
 /// Hands out the result of a completed task: the output for OK/FAILED (once; NULL after), or
 /// drops it when the caller passed no place for it.
-fn deliver(h: NonNull<Header>, outcome: Outcome, output: *mut *mut c_void) -> tasks_status {
+pub(crate) fn deliver(
+    h: NonNull<Header>,
+    outcome: Outcome,
+    output: *mut *mut c_void,
+) -> tasks_status {
     // SAFETY: the caller's handle keeps the task alive.
     let task = unsafe { h.as_ref() };
     match outcome {

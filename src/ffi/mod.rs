@@ -24,6 +24,7 @@ pub mod builder;
 pub mod context;
 pub mod current;
 pub mod join_handle;
+pub mod join_set;
 pub mod local_key;
 pub mod metrics;
 pub mod runtime;

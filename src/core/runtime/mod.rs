@@ -28,6 +28,7 @@ use crate::core::task::owned::OwnedTasks;
 use crate::core::task::state::Outcome;
 use crate::core::task::{
     Body, Header, Notified, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness, join,
+    waiters,
 };
 use crate::core::timer::{self, InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 pub(crate) use config::Config;
@@ -363,9 +364,41 @@ pub(crate) fn join_task(target: NonNull<Header>, deadline: Option<Instant>) -> O
     if let Some(w) = context::current_worker() {
         return w.join(target, deadline);
     }
-    let parker = crate::core::park::current();
     // SAFETY: the caller holds a reference (its join handle).
-    join::wait(unsafe { target.as_ref() }, &parker, deadline, || false)
+    let target = unsafe { target.as_ref() };
+    let done = wait_until(
+        &|| join::outcome(target).is_some(),
+        &|p| waiters::register(target, p),
+        &|p| waiters::deregister(target, p),
+        deadline,
+    );
+    if done { join::outcome(target) } else { None }
+}
+
+/// Waits until `done()` or `deadline` (see `WorkerCtx::help_until`): on a worker thread it runs
+/// other tasks meanwhile, elsewhere it parks the thread. Returns whether `done()`.
+pub(crate) fn wait_until(
+    done: &dyn Fn() -> bool,
+    arm: &dyn Fn(&Arc<Parker>) -> bool,
+    disarm: &dyn Fn(&Arc<Parker>),
+    deadline: Option<Instant>,
+) -> bool {
+    if let Some(w) = context::current_worker() {
+        return w.help_until(done, arm, disarm, deadline);
+    }
+    let parker = crate::core::park::current();
+    loop {
+        if done() {
+            return true;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
+        if arm(&parker) {
+            parker.park(deadline);
+            disarm(&parker);
+        }
+    }
 }
 
 unsafe fn shared_of<'a>(s: NonNull<Scheduler>) -> &'a Shared {

@@ -262,12 +262,31 @@ impl WorkerCtx {
         {
             bump(&self.stats().polls);
         }
+        let done = self.help_until(
+            &|| join::outcome(target).is_some(),
+            &|p| waiters::register(target, p),
+            &|p| waiters::deregister(target, p),
+            deadline,
+        );
+        if done { join::outcome(target) } else { None }
+    }
+
+    /// Runs other tasks until `done()` or `deadline`; with nothing to run, sleeps as an idle
+    /// worker after `arm` registered this worker's parker with whatever makes `done` true
+    /// (`arm` returns false if it already is; `disarm` undoes it). Returns whether `done()`.
+    pub(crate) fn help_until(
+        &self,
+        done: &dyn Fn() -> bool,
+        arm: &dyn Fn(&Arc<Parker>) -> bool,
+        disarm: &dyn Fn(&Arc<Parker>),
+        deadline: Option<Instant>,
+    ) -> bool {
         loop {
-            if let Some(o) = join::outcome(target) {
-                return Some(o);
+            if done() {
+                return true;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return None;
+                return false;
             }
             let can_help = self.help_depth.get() < MAX_HELP_DEPTH && self.stack_ok();
             if can_help && let Some(t) = self.next_task().or_else(|| self.search()) {
@@ -276,7 +295,7 @@ impl WorkerCtx {
                 self.help_depth.set(self.help_depth.get() - 1);
                 continue;
             }
-            if !waiters::register(target, &self.parker) {
+            if !arm(&self.parker) {
                 continue;
             }
             if can_help {
@@ -284,7 +303,7 @@ impl WorkerCtx {
             } else {
                 self.parker.park(deadline);
             }
-            waiters::deregister(target, &self.parker);
+            disarm(&self.parker);
         }
     }
 }

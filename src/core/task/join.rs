@@ -2,11 +2,9 @@
 //! (rule 10), and dropping the handle (rule 11).
 
 use std::task::Waker;
-use std::time::Instant;
 
+use super::Header;
 use super::state::{self, Outcome};
-use super::{Header, waiters};
-use crate::core::park::Parker;
 
 /// The outcome, if the task is complete.
 pub(crate) fn outcome(header: &Header) -> Option<Outcome> {
@@ -35,38 +33,6 @@ pub(crate) fn poll(header: &Header, waker: &Waker) -> Option<Outcome> {
         None
     } else {
         outcome(header)
-    }
-}
-
-/// Parks the calling thread until the task completes or `deadline` passes. Returns the
-/// outcome, or None on timeout. `extra_wake` lets a worker also stop parking when it has other
-/// work (it is checked after every wake-up).
-pub(crate) fn wait(
-    header: &Header,
-    parker: &crate::core::sync::Arc<Parker>,
-    deadline: Option<Instant>,
-    mut stop_early: impl FnMut() -> bool,
-) -> Option<Outcome> {
-    loop {
-        if let Some(o) = outcome(header) {
-            return Some(o);
-        }
-        let registered = waiters::register(header, parker);
-        if registered {
-            parker.park(deadline);
-            waiters::deregister(header, parker);
-        }
-        if let Some(o) = outcome(header) {
-            return Some(o);
-        }
-        if let Some(d) = deadline
-            && Instant::now() >= d
-        {
-            return None;
-        }
-        if stop_early() {
-            return None;
-        }
     }
 }
 

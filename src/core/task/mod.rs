@@ -413,7 +413,6 @@ impl TaskRef {
         ManuallyDrop::new(self).0
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: we own a reference.
         unsafe { self.0.as_ref() }

@@ -1,0 +1,198 @@
+//! `tasks_join_set`: a group of tasks joined in completion order.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use super::body::{
+    CBody, CFunc, context_of, tasks_context, tasks_fn, tasks_poll_fn, tasks_spawn_opts,
+};
+use super::join_handle::deliver;
+use super::runtime::{resolve, tasks_runtime};
+use super::{boundary, deadline_after, null_check, tasks_status};
+use crate::core::join_set::{JoinSet, Next};
+use crate::core::runtime::SpawnError;
+use crate::core::task::join;
+
+/// A group of tasks on one runtime, joined in the order they finish. Used from one thread at a
+/// time. Free it with tasks_join_set_free (which aborts what is left).
+pub struct tasks_join_set {
+    _private: [u8; 0],
+}
+
+unsafe fn set<'a>(s: *mut tasks_join_set) -> &'a mut JoinSet {
+    // SAFETY: a live set is a boxed JoinSet, used from one thread at a time.
+    unsafe { &mut *s.cast::<JoinSet>() }
+}
+
+/// Creates an empty set whose tasks run on `rt` (NULL: the calling thread's runtime, else the
+/// default one). On success `*out` receives it; free it with tasks_join_set_free.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_join_set_new(
+    rt: *mut tasks_runtime,
+    out: *mut *mut tasks_join_set,
+) -> tasks_status {
+    boundary(|| {
+        null_check!(tasks_status::TASKS_ERR_NULL; out);
+        let Some(shared) = resolve(rt) else {
+            return tasks_status::TASKS_ERR_THREAD;
+        };
+        let s = Box::new(JoinSet::new(Arc::clone(&shared)));
+        // SAFETY: checked non-NULL.
+        unsafe { *out = Box::into_raw(s).cast() };
+        tasks_status::TASKS_OK
+    })
+}
+
+unsafe fn spawn_into(
+    s: *mut tasks_join_set,
+    func: Option<CFunc>,
+    arg: *mut c_void,
+    opts: *const tasks_spawn_opts,
+    id: *mut u64,
+) -> tasks_status {
+    null_check!(tasks_status::TASKS_ERR_NULL; s);
+    let Some(func) = func else {
+        return tasks_status::TASKS_ERR_NULL;
+    };
+    // SAFETY: opts is NULL or valid; a live set.
+    let body = unsafe { CBody::new(func, arg, opts) };
+    match unsafe { set(s) }.spawn(body) {
+        Ok(task_id) => {
+            if !id.is_null() {
+                // SAFETY: checked non-NULL.
+                unsafe { *id = task_id };
+            }
+            tasks_status::TASKS_OK
+        }
+        Err((SpawnError::Shutdown, body)) => {
+            body.disarm();
+            tasks_status::TASKS_ERR_SHUTDOWN
+        }
+    }
+}
+
+/// Spawns a run-to-completion task into the set (as tasks_spawn; the set keeps its handle).
+/// `*id` (if `id` is not NULL) receives the task's id. Ownership of `arg` and errors as for
+/// tasks_spawn.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_join_set_spawn(
+    s: *mut tasks_join_set,
+    func: tasks_fn,
+    arg: *mut c_void,
+    opts: *const tasks_spawn_opts,
+    id: *mut u64,
+) -> tasks_status {
+    // SAFETY: forwarded caller contract.
+    boundary(|| unsafe { spawn_into(s, CFunc::run(func), arg, opts, id) })
+}
+
+/// Spawns a poll-style task into the set (as tasks_spawn_poll).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_join_set_spawn_poll(
+    s: *mut tasks_join_set,
+    poll: tasks_poll_fn,
+    state: *mut c_void,
+    opts: *const tasks_spawn_opts,
+    id: *mut u64,
+) -> tasks_status {
+    // SAFETY: forwarded caller contract.
+    boundary(|| unsafe { spawn_into(s, CFunc::poll(poll), state, opts, id) })
+}
+
+/// Tasks spawned into the set and not yet returned by join_next (finished or not). 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_join_set_len(s: *const tasks_join_set) -> usize {
+    boundary(|| {
+        null_check!(0; s);
+        // SAFETY: a live set.
+        unsafe { set(s.cast_mut()) }.len()
+    })
+}
+
+fn hand_out(
+    next: Next,
+    output: *mut *mut c_void,
+    id: *mut u64,
+    not_yet: tasks_status,
+) -> tasks_status {
+    match next {
+        Next::Empty => tasks_status::TASKS_EMPTY,
+        Next::NotYet => not_yet,
+        Next::Joined(j) => {
+            if !id.is_null() {
+                // SAFETY: checked non-NULL.
+                unsafe { *id = j.id };
+            }
+            let status = deliver(j.handle.ptr(), j.outcome, output);
+            join::drop_handle(j.handle.into_raw());
+            status
+        }
+    }
+}
+
+/// Waits up to `timeout_ns` for the next task of the set to finish, in completion order, and
+/// takes it out of the set: returns its status (TASKS_OK / TASKS_FAILED with `*output` set, or
+/// TASKS_CANCELLED) and writes its id to `*id`. TASKS_EMPTY if the set has no tasks,
+/// TASKS_TIMED_OUT (TASKS_PENDING for a 0 timeout) if none finished in time. `output` and `id`
+/// may be NULL (a NULL `output` drops the output with drop_output). On a worker thread it runs
+/// other tasks while it waits.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_join_set_join_next(
+    s: *mut tasks_join_set,
+    timeout_ns: u64,
+    output: *mut *mut c_void,
+    id: *mut u64,
+) -> tasks_status {
+    boundary(|| {
+        null_check!(tasks_status::TASKS_ERR_NULL; s);
+        let (deadline, not_yet) = if timeout_ns == 0 {
+            (Some(std::time::Instant::now()), tasks_status::TASKS_PENDING)
+        } else {
+            (deadline_after(timeout_ns), tasks_status::TASKS_TIMED_OUT)
+        };
+        // SAFETY: a live set.
+        let next = unsafe { set(s) }.join_next(deadline);
+        hand_out(next, output, id, not_yet)
+    })
+}
+
+/// join_next for poll-style tasks: takes a finished task as join_next does, returns
+/// TASKS_EMPTY for an empty set, else registers the polling task to be woken when the next one
+/// finishes (replacing an earlier registration) and returns TASKS_PENDING.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_join_set_poll_join_next(
+    s: *mut tasks_join_set,
+    cx: *mut tasks_context,
+    output: *mut *mut c_void,
+    id: *mut u64,
+) -> tasks_status {
+    boundary(|| {
+        null_check!(tasks_status::TASKS_ERR_NULL; s, cx);
+        // SAFETY: a live set; a context during its poll.
+        let waker = unsafe { context_of(cx) }.waker();
+        let next = unsafe { set(s) }.poll_join_next(&waker);
+        hand_out(next, output, id, tasks_status::TASKS_PENDING)
+    })
+}
+
+/// Aborts every task in the set (each as tasks_join_handle_abort); they stay in the set and
+/// join_next returns them (TASKS_CANCELLED, or their result if they finished anyway).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_join_set_abort_all(s: *mut tasks_join_set) {
+    boundary(|| {
+        null_check!(s);
+        // SAFETY: a live set.
+        unsafe { set(s) }.abort_all();
+    })
+}
+
+/// Aborts the tasks left in the set and frees it. Outputs nobody took are dropped with their
+/// drop_output (at once for finished tasks, when they finish for running ones). NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_join_set_free(s: *mut tasks_join_set) {
+    boundary(|| {
+        null_check!(s);
+        // SAFETY: the caller gives up the set.
+        drop(unsafe { Box::from_raw(s.cast::<JoinSet>()) });
+    })
+}
