@@ -137,6 +137,12 @@ typedef struct tasks_builder tasks_builder;
 typedef struct tasks_context tasks_context;
 
 /*
+ A local executor: its tasks run only on the thread that created it, inside that thread's
+ calls to tasks_executor_run. Spawning into it and waking its tasks work from any thread.
+ */
+typedef struct tasks_executor tasks_executor;
+
+/*
  The owner's handle on a task: join it, abort it, or free it to detach the task.
  */
 typedef struct tasks_join_handle tasks_join_handle;
@@ -165,10 +171,11 @@ typedef struct tasks_runtime tasks_runtime;
 typedef struct tasks_waker tasks_waker;
 
 /*
- A run-to-completion task: runs once on a worker. Return 0 for success, non-zero for failure.
- `*output` starts as NULL; set it to the task's result (or failure payload).
+ A poll-style task (a hand-written state machine, like a Rust future). It is called again
+ after a wake (PENDING) or soon (YIELD) until it returns READY or FAILED. A value outside the
+ enum counts as FAILED.
  */
-typedef int32_t (*tasks_fn)(void *arg, void **output);
+typedef tasks_poll (*tasks_poll_fn)(void *state, tasks_context *cx, void **output);
 
 /*
  Options for spawning; a NULL `tasks_spawn_opts*` means all defaults.
@@ -191,11 +198,10 @@ typedef struct {
 } tasks_spawn_opts;
 
 /*
- A poll-style task (a hand-written state machine, like a Rust future). It is called again
- after a wake (PENDING) or soon (YIELD) until it returns READY or FAILED. A value outside the
- enum counts as FAILED.
+ A run-to-completion task: runs once on a worker. Return 0 for success, non-zero for failure.
+ `*output` starts as NULL; set it to the task's result (or failure payload).
  */
-typedef tasks_poll (*tasks_poll_fn)(void *state, tasks_context *cx, void **output);
+typedef int32_t (*tasks_fn)(void *arg, void **output);
 
 /*
  A runtime's counters. completed = finished with OK, failed = FAILED, cancelled = CANCELLED;
@@ -254,6 +260,28 @@ void tasks_abort_handle_free(tasks_abort_handle *a);
  False outside a task.
  */
 bool tasks_current_is_cancelled(void);
+
+/*
+ Drives the poll-style task `poll(state, cx, &output)` on the calling thread until it ends,
+ parking between wakes; the runtime's timers (tasks_context_sleep) and join handles work from
+ it, and spawns with a NULL runtime inside it go to `rt` (NULL: the default runtime). Returns
+ TASKS_OK / TASKS_FAILED with `*output` set (`output` may be NULL: the output is then dropped
+ with drop_output), TASKS_ERR_NULL, or TASKS_ERR_WOULD_DEADLOCK from a worker thread of `rt`
+ (then `state` is not taken). `state` is released with opts->drop_arg when the task ends.
+ */
+tasks_status tasks_block_on(tasks_runtime *rt,
+                            tasks_poll_fn poll,
+                            void *state,
+                            const tasks_spawn_opts *opts,
+                            void **output);
+
+/*
+ Runs `fn(arg)`, which may block for long. On a worker thread, that worker's queued tasks are
+ first handed to the other workers (on a one-worker runtime a substitute worker thread runs
+ them meanwhile), so they are not held up; while `fn` runs the thread does not act as a
+ worker. Elsewhere it just calls `fn`. Returns TASKS_OK, or TASKS_ERR_NULL if `fn` is NULL.
+ */
+tasks_status tasks_block_in_place(void (*func)(void *arg), void *arg);
 
 /*
  A builder with the defaults; free it with tasks_builder_free. NULL only if out of memory.
@@ -345,6 +373,57 @@ const char *tasks_current_name(void);
  free it.
  */
 tasks_runtime *tasks_current_runtime(void);
+
+/*
+ Creates an executor bound to the calling thread; free it with tasks_executor_free on that
+ thread. Timers of its tasks (tasks_context_sleep) are driven by the default runtime.
+ */
+tasks_status tasks_executor_new(tasks_executor **out);
+
+/*
+ Spawns a run-to-completion task into the executor (from any thread); it runs on the owning
+ thread during tasks_executor_run. Handles, ownership and errors as for tasks_spawn. Abort of
+ an executor task that is not running is carried out on the owning thread, at its next run.
+ */
+tasks_status tasks_executor_spawn(tasks_executor *ex,
+                                  tasks_fn func,
+                                  void *arg,
+                                  const tasks_spawn_opts *opts,
+                                  tasks_join_handle **out);
+
+/*
+ Spawns a poll-style task into the executor (from any thread); see tasks_executor_spawn.
+ */
+tasks_status tasks_executor_spawn_poll(tasks_executor *ex,
+                                       tasks_poll_fn poll,
+                                       void *state,
+                                       const tasks_spawn_opts *opts,
+                                       tasks_join_handle **out);
+
+/*
+ On the owning thread: polls the tasks that are ready, up to `max_polls` of them, and
+ returns how many it polled (0 from any other thread, or for NULL).
+ */
+size_t tasks_executor_run(tasks_executor *ex, size_t max_polls);
+
+/*
+ `notify(data)` is called (from any thread, possibly while tasks_executor_run runs) whenever
+ a task becomes ready while none was, so the owning thread's loop can wake up (write to an
+ eventfd, post a message), then call tasks_executor_run. `notify` NULL removes the hook.
+ */
+void tasks_executor_set_notify(tasks_executor *ex, void (*notify)(void *data), void *data);
+
+/*
+ Tasks spawned into the executor and not yet finished. 0 for NULL.
+ */
+size_t tasks_executor_len(const tasks_executor *ex);
+
+/*
+ On the owning thread: cancels the tasks left (their drop_arg runs here; their joiners see
+ TASKS_CANCELLED) and frees the executor. Called from another thread it does nothing (the
+ executor stays valid). NULL is ignored.
+ */
+void tasks_executor_free(tasks_executor *ex);
 
 /*
  Waits up to `timeout_ns` for the task to end. Returns TASKS_OK or TASKS_FAILED with

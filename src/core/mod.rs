@@ -2,10 +2,16 @@
 //! scheduler and blocking pool (`runtime`), thread parking and per-thread context. Nothing
 //! here knows about C; `crate::ffi` adapts it.
 
+#[cfg(not(loom))]
+pub(crate) mod block_on;
 pub(crate) mod context;
+#[cfg(not(loom))]
+pub(crate) mod executor;
 pub(crate) mod id;
 #[cfg(not(loom))]
 pub(crate) mod join_set;
+#[cfg(not(loom))]
+pub(crate) mod local;
 pub(crate) mod park;
 #[cfg(not(loom))]
 pub(crate) mod runtime;

@@ -20,9 +20,11 @@
 
 pub mod abort_handle;
 pub mod body;
+pub mod bridge;
 pub mod builder;
 pub mod context;
 pub mod current;
+pub mod executor;
 pub mod join_handle;
 pub mod join_set;
 pub mod local_key;

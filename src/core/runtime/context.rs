@@ -49,6 +49,20 @@ impl Drop for WorkerGuard {
     }
 }
 
+/// Restores the worker context when dropped.
+pub(crate) struct SuspendGuard(*const WorkerCtx);
+
+/// The calling thread stops counting as a worker until the guard drops (`block_in_place`).
+pub(crate) fn suspend_worker() -> SuspendGuard {
+    SuspendGuard(WORKER.with(|c| c.replace(std::ptr::null())))
+}
+
+impl Drop for SuspendGuard {
+    fn drop(&mut self) {
+        WORKER.with(|c| c.set(self.0));
+    }
+}
+
 /// The worker context of the calling thread, if it is a worker.
 pub(crate) fn current_worker<'a>() -> Option<&'a WorkerCtx> {
     let p = WORKER.with(|c| c.get());

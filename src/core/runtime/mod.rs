@@ -27,8 +27,8 @@ use crate::core::sync::Mutex;
 use crate::core::task::owned::OwnedTasks;
 use crate::core::task::state::Outcome;
 use crate::core::task::{
-    Body, Header, Notified, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness, join,
-    waiters,
+    Body, Header, Notified, Placement, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness,
+    join, waiters,
 };
 use crate::core::timer::{self, InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 pub(crate) use config::Config;
@@ -176,7 +176,17 @@ impl Shared {
         want_handle: bool,
     ) -> Result<Option<TaskRef>, (SpawnError, B)> {
         let id = crate::core::id::next_id();
-        let h = Header::allocate(body, id, self.scheduler_ptr(), blocking, want_handle);
+        let h = Header::allocate(
+            body,
+            id,
+            self.scheduler_ptr(),
+            if blocking {
+                Placement::Blocking
+            } else {
+                Placement::Worker
+            },
+            want_handle,
+        );
         if !self.owned.insert(h) {
             // SAFETY: never linked or queued; nobody else has seen it.
             let body = unsafe { Header::unallocate::<B>(h) };
@@ -208,7 +218,13 @@ impl Shared {
             return self.spawn(body, false, want_handle);
         };
         let id = crate::core::id::next_id();
-        let h = Header::allocate(body, id, self.scheduler_ptr(), false, want_handle);
+        let h = Header::allocate(
+            body,
+            id,
+            self.scheduler_ptr(),
+            Placement::Worker,
+            want_handle,
+        );
         // The key goes in the task before anyone else can see it (an abort reads it).
         let key = TimerKey::new(deadline);
         // SAFETY: nobody else has seen the task yet.

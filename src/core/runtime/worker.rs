@@ -12,7 +12,7 @@
 use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crossbeam_deque::{Steal, Worker};
@@ -53,9 +53,26 @@ pub(crate) struct WorkerCtx {
     help_depth: Cell<u32>,
     stack_base: usize,
     parker: Arc<Parker>,
+    /// Set for a substitute worker: it exits when this turns true.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
+    run_loop(shared, index, local, None);
+}
+
+/// Stands in for worker `index` while that worker is inside `block_in_place` (a runtime with
+/// one worker would otherwise run nothing meanwhile), until `stop` is set.
+fn run_substitute(shared: Arc<Shared>, index: usize, stop: Arc<AtomicBool>) {
+    run_loop(shared, index, Worker::new_fifo(), Some(stop));
+}
+
+fn run_loop(
+    shared: Arc<Shared>,
+    index: usize,
+    local: Worker<Notified>,
+    stop: Option<Arc<AtomicBool>>,
+) {
     let base_marker = 0u8;
     let ctx = WorkerCtx {
         parker: Arc::clone(&shared.workers[index].parker),
@@ -69,11 +86,19 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
         help_depth: Cell::new(0),
         stack_base: &base_marker as *const u8 as usize,
+        stop,
     };
     let _rt = context::enter_runtime(&ctx.shared);
     let _w = context::enter_worker(&ctx);
     ctx.main_loop();
-    ctx.drain();
+    if ctx.stop.is_some() {
+        ctx.hand_off_queued();
+        if ctx.searching.get() {
+            ctx.stop_searching();
+        }
+    } else {
+        ctx.drain();
+    }
 }
 
 impl WorkerCtx {
@@ -83,6 +108,13 @@ impl WorkerCtx {
 
     fn main_loop(&self) {
         loop {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Acquire))
+            {
+                return;
+            }
             if let Some(t) = self.next_task() {
                 self.run_task(t);
                 continue;
@@ -232,6 +264,52 @@ impl WorkerCtx {
         }
         // Only stealable work is worth waking another worker for.
         self.shared.notify_worker();
+    }
+
+    /// Moves everything queued on this worker to the injector.
+    fn hand_off_queued(&self) {
+        if let Some(t) = self.lifo.take() {
+            self.shared.injector.push(t);
+        }
+        while let Some(t) = self.local.pop() {
+            self.shared.injector.push(t);
+        }
+        self.shared.notify_worker();
+    }
+
+    /// Runs `f`, which may block, on this worker's thread: first hands this worker's queued
+    /// tasks to the others (and, on a one-worker runtime, starts a substitute worker thread for
+    /// the duration) so they are not held up. While `f` runs the thread is not a worker: what it
+    /// spawns goes to the injector and what it joins, it waits for like any other thread.
+    pub(crate) fn block_in_place(&self, f: impl FnOnce()) {
+        self.hand_off_queued();
+        let substitute = if self.shared.workers.len() == 1 && self.stop.is_none() {
+            let stop = Arc::new(AtomicBool::new(false));
+            let (s, st, index) = (Arc::clone(&self.shared), Arc::clone(&stop), self.index);
+            let name = format!("{}-{}", self.shared.config.thread_name, index);
+            self.shared
+                .spawn_thread(name, move || run_substitute(s, index, st))
+                .ok()
+                .map(|h| (stop, h))
+        } else {
+            None
+        };
+        struct Resume<'a>(
+            &'a WorkerCtx,
+            Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
+        );
+        impl Drop for Resume<'_> {
+            fn drop(&mut self) {
+                if let Some((stop, handle)) = self.1.take() {
+                    stop.store(true, Ordering::Release);
+                    self.0.parker.unpark();
+                    let _ = handle.join();
+                }
+            }
+        }
+        let _resume = Resume(self, substitute);
+        let _not_a_worker = context::suspend_worker();
+        f();
     }
 
     fn stack_ok(&self) -> bool {

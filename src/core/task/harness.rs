@@ -72,6 +72,11 @@ pub(crate) fn try_run_inline(h: NonNull<Header>) -> bool {
 pub(crate) fn run_claimed(h: NonNull<Header>) {
     // SAFETY: the caller holds a reference.
     let header = unsafe { h.as_ref() };
+    if header.state.load().has(state::CANCEL_REQUESTED) {
+        // A thread-bound task aborted from another thread: cancelled here, unpolled.
+        finish(h, Outcome::Cancelled, std::ptr::null_mut());
+        return;
+    }
     let mut output: *mut () = std::ptr::null_mut();
     let result = {
         let _current = context::enter_task(h);
@@ -162,6 +167,20 @@ pub(crate) fn abort(h: NonNull<Header>) {
     match unsafe { h.as_ref() }.state.transition_to_abort() {
         AbortResult::Nothing | AbortResult::Requested => {}
         AbortResult::Claimed => finish(h, Outcome::Cancelled, std::ptr::null_mut()),
+        AbortResult::ScheduleCancel => {
+            // SAFETY: the transition added the entry's reference and set SCHEDULED.
+            let entry = unsafe { Notified::from_raw(h) };
+            // SAFETY: the caller holds a reference.
+            schedule(unsafe { h.as_ref() }, entry, ScheduleKind::Yield);
+        }
+    }
+}
+
+/// The owning thread of a thread-bound task cancels it now, if nobody runs it (teardown).
+pub(crate) fn cancel_now(h: NonNull<Header>) {
+    // SAFETY: the caller holds a reference.
+    if unsafe { h.as_ref() }.state.claim_for_cancel() {
+        finish(h, Outcome::Cancelled, std::ptr::null_mut());
     }
 }
 

@@ -93,6 +93,17 @@ use std::ptr::NonNull;
 use crate::core::sync::{AtomicPtr, UnsafeCell};
 use state::{Outcome, State};
 
+/// Where a task runs, fixed at creation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// On the runtime's workers.
+    Worker,
+    /// On the runtime's blocking pool.
+    Blocking,
+    /// On one thread only (local executor, block_on).
+    Local,
+}
+
 /// What a body's poll returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BodyPoll {
@@ -255,15 +266,16 @@ impl Header {
         body: B,
         id: u64,
         scheduler: NonNull<Scheduler>,
-        blocking: bool,
+        placement: Placement,
         join_interest: bool,
     ) -> NonNull<Header> {
-        let mut kind = 0;
+        let mut kind = match placement {
+            Placement::Worker => 0,
+            Placement::Blocking => state::KIND_BLOCKING,
+            Placement::Local => state::KIND_LOCAL,
+        };
         if body.is_poll_style() {
             kind |= state::KIND_POLL;
-        }
-        if blocking {
-            kind |= state::KIND_BLOCKING;
         }
         let refs = 2 + u64::from(join_interest);
         let cell = Box::new(Cell::<B> {

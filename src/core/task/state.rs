@@ -31,6 +31,9 @@ pub(crate) const OUT_CANCELLED: u64 = 1 << 10;
 pub(crate) const KIND_POLL: u64 = 1 << 11;
 /// Task kind, fixed at creation: runs on the blocking pool.
 pub(crate) const KIND_BLOCKING: u64 = 1 << 12;
+/// Task kind, fixed at creation: bound to one thread (local executor); only that thread may
+/// run or cancel it, so an abort from elsewhere schedules the cancellation instead of doing it.
+pub(crate) const KIND_LOCAL: u64 = 1 << 13;
 
 const REF_SHIFT: u32 = 16;
 pub(crate) const REF_ONE: u64 = 1 << REF_SHIFT;
@@ -136,6 +139,9 @@ pub(crate) enum AbortResult {
     Requested,
     /// The task was not running: the caller now holds RUNNING and must cancel it.
     Claimed,
+    /// A thread-bound task that was idle: CANCEL_REQUESTED and SCHEDULED are set and a
+    /// reference was added; the caller submits the entry, and the owning thread cancels it.
+    ScheduleCancel,
 }
 
 pub(crate) struct State(AtomicU64);
@@ -301,8 +307,30 @@ impl State {
                 } else {
                     (Some(s.0 | CANCEL_REQUESTED), AbortResult::Requested)
                 }
+            } else if s.has(KIND_LOCAL) {
+                if s.has(CANCEL_REQUESTED) {
+                    (None, AbortResult::Nothing)
+                } else if s.has(SCHEDULED) {
+                    (Some(s.0 | CANCEL_REQUESTED), AbortResult::Requested)
+                } else {
+                    let next = (s.0 | CANCEL_REQUESTED | SCHEDULED) + REF_ONE;
+                    (Some(next), AbortResult::ScheduleCancel)
+                }
             } else {
                 (Some(s.0 | RUNNING | CANCEL_REQUESTED), AbortResult::Claimed)
+            }
+        })
+        .1
+    }
+
+    /// The owning thread cancels a task now (local executor teardown): like an abort that
+    /// claims, for any kind. Returns whether RUNNING was claimed.
+    pub(crate) fn claim_for_cancel(&self) -> bool {
+        self.update(|s| {
+            if s.has(RUNNING) || s.has(COMPLETE) {
+                (None, false)
+            } else {
+                (Some(s.0 | RUNNING | CANCEL_REQUESTED), true)
             }
         })
         .1

@@ -80,7 +80,13 @@ impl TestScheduler {
     /// Spawns: links the task and queues its first entry. Returns the join handle's reference
     /// if asked, or None; Err if the scheduler is closed (the body comes back).
     pub(crate) fn spawn(&self, body: TestBody, handle: bool) -> Result<Option<TaskRef>, TestBody> {
-        let h = Header::allocate(body, crate::core::id::next_id(), self.ptr(), false, handle);
+        let h = Header::allocate(
+            body,
+            crate::core::id::next_id(),
+            self.ptr(),
+            crate::core::task::Placement::Worker,
+            handle,
+        );
         if !self.owned.insert(h) {
             // SAFETY: never linked or queued.
             return Err(unsafe { Header::unallocate::<TestBody>(h) });

@@ -1,0 +1,53 @@
+//! `block_on`: drives one poll-style task on the calling thread, parking between wakes. The
+//! task's timers are the runtime's (its workers fire them); join handles it polls wake it like
+//! any waker. The calling thread counts as one of the runtime's for the duration, so spawns
+//! without a runtime from inside go to that runtime.
+
+use std::sync::Arc;
+
+use crate::core::local::LocalScheduler;
+use crate::core::park;
+use crate::core::runtime::{Shared, context};
+use crate::core::task::state::Outcome;
+use crate::core::task::{Body, join};
+
+/// Why block_on refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BlockOnError {
+    /// Called from a worker of the same runtime.
+    WouldDeadlock,
+}
+
+/// Runs `body` to completion on this thread. Returns its outcome and output.
+pub(crate) fn block_on<B: Body>(
+    rt: &Arc<Shared>,
+    body: B,
+) -> Result<(Outcome, *mut ()), (BlockOnError, B)> {
+    if context::current_worker().is_some_and(|w| Arc::ptr_eq(&w.shared, rt)) {
+        return Err((BlockOnError::WouldDeadlock, body));
+    }
+    let parker = park::current();
+    let unparker = Arc::clone(&parker);
+    let sched = LocalScheduler::new(
+        Some(Arc::clone(rt)),
+        Some(Arc::new(move || unparker.unpark())),
+    );
+    let _rt = context::enter_runtime(rt);
+    let handle = match sched.spawn(body, true) {
+        Ok(h) => h.expect("asked for a handle"),
+        Err(_) => unreachable!("a new scheduler accepts spawns"),
+    };
+    loop {
+        sched.run(usize::MAX).expect("owner thread");
+        if join::outcome(handle.header()).is_some() {
+            break;
+        }
+        parker.park(None);
+    }
+    let outcome = join::outcome(handle.header()).expect("complete");
+    let output = handle.header().take_output();
+    join::drop_handle(handle.into_raw());
+    // Releases the task (a last racing entry may still arrive) before the scheduler goes.
+    sched.close(&parker).expect("owner thread");
+    Ok((outcome, output))
+}

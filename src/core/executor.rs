@@ -1,0 +1,62 @@
+//! The local executor: thread-bound tasks run by the thread that created it, inside its own
+//! loop (`run`), with a notify hook for waking that loop. A thin owner of a `LocalScheduler`
+//! whose timers are the default runtime's.
+
+use std::sync::Arc;
+
+use crate::core::local::{LocalError, LocalScheduler, ReadyHook};
+use crate::core::park::Parker;
+use crate::core::runtime::default_runtime;
+use crate::core::task::{Body, TaskRef};
+
+pub(crate) struct Executor {
+    sched: Arc<LocalScheduler>,
+    /// Woken when a last entry arrives while the executor closes.
+    closing: Arc<Parker>,
+}
+
+impl Executor {
+    /// An executor bound to the calling thread.
+    pub(crate) fn new() -> Executor {
+        Executor {
+            sched: LocalScheduler::new(default_runtime().cloned(), None),
+            closing: Arc::new(Parker::new()),
+        }
+    }
+
+    pub(crate) fn spawn<B: Body>(
+        &self,
+        body: B,
+        want_handle: bool,
+    ) -> Result<Option<TaskRef>, (LocalError, B)> {
+        self.sched.spawn(body, want_handle)
+    }
+
+    pub(crate) fn run(&self, max: usize) -> Result<usize, LocalError> {
+        self.sched.run(max)
+    }
+
+    pub(crate) fn set_notify(&self, hook: Option<ReadyHook>) {
+        self.sched.set_ready_hook(hook);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sched.unfinished()
+    }
+
+    pub(crate) fn is_owner(&self) -> bool {
+        self.sched.is_owner()
+    }
+
+    /// On the owning thread: cancels what is left and waits until every task is released.
+    pub(crate) fn close(self) -> Result<(), (LocalError, Executor)> {
+        if !self.sched.is_owner() {
+            return Err((LocalError::WrongThread, self));
+        }
+        let closing = Arc::clone(&self.closing);
+        self.sched
+            .set_ready_hook(Some(Arc::new(move || closing.unpark())));
+        self.sched.close(&self.closing).expect("owner thread");
+        Ok(())
+    }
+}

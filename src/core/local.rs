@@ -1,0 +1,215 @@
+//! A scheduler for tasks that run on one thread only: the local executor and `block_on` are
+//! both this. Entries go to a FIFO queue under a mutex (any thread may spawn or wake); the
+//! owning thread pops and runs them. When the queue goes from empty to non-empty the `ready`
+//! callback runs (unpark the `block_on` thread, or the executor's notify hook) so a thread
+//! sleeping in its own event loop hears about it.
+//!
+//! Timers of these tasks live in a runtime's timer driver (the one `block_on` was given, or
+//! the default runtime's for an executor): its workers fire them, and the wake comes back here.
+//!
+//! Lifetime: the scheduler is an `Arc`; a thread submitting an entry holds a count across the
+//! push and the `ready` call, since once the entry is queued the owner may finish, release the
+//! task and drop the scheduler (rule 8 of `core::task` guarantees it only until the push).
+
+use std::collections::VecDeque;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::thread::ThreadId;
+
+use crate::core::runtime::Shared;
+use crate::core::sync::Mutex;
+use crate::core::task::owned::OwnedTasks;
+use crate::core::task::state::Outcome;
+use crate::core::task::{
+    Body, Header, Notified, Placement, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness,
+};
+use crate::core::timer::{TimerKey, TimerTarget};
+
+/// Called when the queue becomes non-empty; may run on any thread.
+pub(crate) type ReadyHook = Arc<dyn Fn() + Send + Sync>;
+
+#[repr(C)]
+pub(crate) struct LocalScheduler {
+    /// Must stay the first field: tasks point at it.
+    scheduler: Scheduler,
+    owner: ThreadId,
+    queue: Mutex<VecDeque<Notified>>,
+    pub(crate) owned: OwnedTasks,
+    ready: Mutex<Option<ReadyHook>>,
+    timers: Option<Arc<Shared>>,
+}
+
+static VTABLE: SchedulerVtable = SchedulerVtable {
+    schedule,
+    completed,
+    release,
+    add_timer,
+    cancel_timer,
+};
+
+unsafe fn this<'a>(s: NonNull<Scheduler>) -> &'a LocalScheduler {
+    // SAFETY: the first field of a repr(C) LocalScheduler, pointer from Arc::as_ptr.
+    unsafe { s.cast::<LocalScheduler>().as_ref() }
+}
+
+unsafe fn schedule(s: NonNull<Scheduler>, entry: Notified, _kind: ScheduleKind) {
+    // SAFETY: the task is SCHEDULED, so listed, so the scheduler is alive; keep it alive until
+    // we are done (see module docs). The pointer came from Arc::as_ptr.
+    let raw = s.cast::<LocalScheduler>().as_ptr().cast_const();
+    let guard = unsafe {
+        Arc::increment_strong_count(raw);
+        Arc::from_raw(raw)
+    };
+    guard.push(entry);
+}
+
+unsafe fn completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome, release: bool) {
+    // SAFETY: called while the task is listed.
+    let this = unsafe { this(s) };
+    this.owned.count(h, outcome);
+    if release {
+        this.owned.remove(h);
+    }
+}
+
+unsafe fn release(s: NonNull<Scheduler>, h: &Header) {
+    // SAFETY: called while the task is listed.
+    unsafe { this(s) }.owned.remove(h);
+}
+
+unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {
+    // SAFETY: called for a listed task.
+    match &unsafe { this(s) }.timers {
+        Some(rt) => rt.add_timer(key, target),
+        // No runtime could be started to drive timers: the timer never fires.
+        None => drop(target),
+    }
+}
+
+unsafe fn cancel_timer(s: NonNull<Scheduler>, key: TimerKey) -> Option<TimerTarget> {
+    // SAFETY: called for a listed task.
+    unsafe { this(s) }.timers.as_ref()?.timers.cancel(key)
+}
+
+/// Why a call was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LocalError {
+    WrongThread,
+    Shutdown,
+}
+
+impl LocalScheduler {
+    /// A scheduler owned by the calling thread, using `timers`' timer driver.
+    pub(crate) fn new(
+        timers: Option<Arc<Shared>>,
+        ready: Option<ReadyHook>,
+    ) -> Arc<LocalScheduler> {
+        Arc::new(LocalScheduler {
+            scheduler: Scheduler { vtable: &VTABLE },
+            owner: std::thread::current().id(),
+            queue: Mutex::new(VecDeque::new()),
+            owned: OwnedTasks::new(1),
+            ready: Mutex::new(ready),
+            timers,
+        })
+    }
+
+    pub(crate) fn is_owner(&self) -> bool {
+        std::thread::current().id() == self.owner
+    }
+
+    pub(crate) fn set_ready_hook(&self, hook: Option<ReadyHook>) {
+        *self.ready.lock() = hook;
+    }
+
+    fn push(&self, entry: Notified) {
+        let was_empty = {
+            let mut q = self.queue.lock();
+            q.push_back(entry);
+            q.len() == 1
+        };
+        if was_empty {
+            let hook = self.ready.lock().clone();
+            if let Some(h) = hook {
+                h();
+            }
+        }
+    }
+
+    fn pop(&self) -> Option<Notified> {
+        self.queue.lock().pop_front()
+    }
+
+    /// Spawns a thread-bound task (from any thread).
+    pub(crate) fn spawn<B: Body>(
+        self: &Arc<Self>,
+        body: B,
+        want_handle: bool,
+    ) -> Result<Option<TaskRef>, (LocalError, B)> {
+        // SAFETY: Arc::as_ptr is never null; full provenance (see the runtime's scheduler_ptr).
+        let sched = unsafe { NonNull::new_unchecked(Arc::as_ptr(self).cast_mut()) }.cast();
+        let h = Header::allocate(
+            body,
+            crate::core::id::next_id(),
+            sched,
+            Placement::Local,
+            want_handle,
+        );
+        if !self.owned.insert(h) {
+            // SAFETY: never linked or queued; nobody else has seen it.
+            let body = unsafe { Header::unallocate::<B>(h) };
+            return Err((LocalError::Shutdown, body));
+        }
+        // SAFETY: refs from allocate: list, entry, maybe handle.
+        let entry = unsafe { Notified::from_raw(h) };
+        let handle = want_handle.then(|| unsafe { TaskRef::from_raw(h) });
+        self.push(entry);
+        Ok(handle)
+    }
+
+    /// Runs up to `max` queued entries on the owning thread; returns how many tasks it polled.
+    pub(crate) fn run(&self, max: usize) -> Result<usize, LocalError> {
+        if !self.is_owner() {
+            return Err(LocalError::WrongThread);
+        }
+        let mut polled = 0;
+        for _ in 0..max {
+            let Some(entry) = self.pop() else { break };
+            if harness::run(entry) {
+                polled += 1;
+            }
+        }
+        Ok(polled)
+    }
+
+    /// Tasks spawned and not yet finished.
+    pub(crate) fn unfinished(&self) -> usize {
+        let c = self.owned.counts();
+        (c.spawned - c.completed - c.failed - c.cancelled) as usize
+    }
+
+    /// On the owning thread: refuses further spawns, cancels every task left (here, now), and
+    /// waits until every task is released (a waker of another thread may be submitting a
+    /// last entry: it is discarded when it arrives).
+    pub(crate) fn close(&self, parker: &crate::core::park::Parker) -> Result<(), LocalError> {
+        if !self.is_owner() {
+            return Err(LocalError::WrongThread);
+        }
+        for task in self.owned.close_and_collect() {
+            harness::cancel_now(task.ptr());
+        }
+        loop {
+            while let Some(entry) = self.pop() {
+                drop(entry);
+            }
+            if self.owned.wait_empty(Some(std::time::Instant::now())) {
+                return Ok(());
+            }
+            // An entry is on its way (its task is still SCHEDULED): the push calls `ready`,
+            // which for a closing scheduler unparks us.
+            parker.park(Some(
+                std::time::Instant::now() + std::time::Duration::from_millis(1),
+            ));
+        }
+    }
+}
