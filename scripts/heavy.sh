@@ -5,7 +5,8 @@
 #   tsan      unit tests under ThreadSanitizer (nightly, -Zbuild-std)
 #   valgrind  every C test binary under valgrind memcheck       (scripts/valgrind.sh)
 #   scripts/heavy.sh [STAGE...]      default: all four, in that order
-# Every stage runs even if an earlier one failed; exits non-zero if any failed.
+# Every stage runs even if an earlier one failed; exits non-zero if any failed. A stage that runs
+# longer than HEAVY_STAGE_TIMEOUT seconds (default 3600) is stopped and counts as failed (a hang).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
@@ -31,6 +32,11 @@ run_stage() {
   esac
 }
 
+if [[ ${1:-} == --stage ]]; then # internal: one stage, under `timeout` below
+  run_stage "$2"
+  exit
+fi
+
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=(loom miri tsan valgrind)
 
@@ -41,13 +47,14 @@ for stage in "${stages[@]}"; do
   echo
   echo "==> heavy: $stage"
   start=$SECONDS
-  if run_stage "$stage"; then
-    verdict=ok
-  else
-    verdict=FAILED
-    failed=$((failed + 1))
-  fi
-  line=$(printf '%-9s %-7s %5d s' "$stage" "$verdict" $((SECONDS - start)))
+  status=0
+  timeout "${HEAVY_STAGE_TIMEOUT:-3600}" "$0" --stage "$stage" || status=$?
+  case $status in
+    0) verdict=ok ;;
+    124) verdict="TIMEOUT"; failed=$((failed + 1)) ;;
+    *) verdict=FAILED; failed=$((failed + 1)) ;;
+  esac
+  line=$(printf '%-9s %-8s %5d s' "$stage" "$verdict" $((SECONDS - start)))
   echo "==> heavy: $line"
   summary+=("$line")
 done

@@ -226,7 +226,11 @@ impl WorkerCtx {
     /// Sleeps as an idle worker until new work (or, for a join, the task's completion, or the
     /// deadline) wakes it.
     fn sleep(&self, deadline: Option<Instant>) {
+        // Timers woken here land in this worker's own LIFO slot or queue: never sleep on them.
         self.shared.fire_due_timers();
+        if self.has_local_work() {
+            return;
+        }
         let idle = &self.shared.idle;
         idle.begin_sleep(self.index, self.searching.replace(false));
         if self.shared.has_work() || self.shared.exiting.load(Ordering::Acquire) {
@@ -264,6 +268,15 @@ impl WorkerCtx {
         }
         // Only stealable work is worth waking another worker for.
         self.shared.notify_worker();
+    }
+
+    /// Whether this worker's own LIFO slot or queue holds a task (the slot is not visible to
+    /// the stealers that `Shared::has_work` looks at).
+    fn has_local_work(&self) -> bool {
+        let lifo = self.lifo.take();
+        let has = lifo.is_some();
+        self.lifo.set(lifo);
+        has || !self.local.is_empty()
     }
 
     /// Moves everything queued on this worker to the injector.
@@ -379,6 +392,11 @@ impl WorkerCtx {
             if can_help {
                 self.sleep(deadline);
             } else {
+                // Parking outside the idle set: leave the searching count first, or producers
+                // would keep counting on this worker to find their work.
+                if self.searching.get() {
+                    self.stop_searching();
+                }
                 self.parker.park(deadline);
             }
             disarm(&self.parker);

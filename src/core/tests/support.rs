@@ -80,11 +80,27 @@ impl TestScheduler {
     /// Spawns: links the task and queues its first entry. Returns the join handle's reference
     /// if asked, or None; Err if the scheduler is closed (the body comes back).
     pub(crate) fn spawn(&self, body: TestBody, handle: bool) -> Result<Option<TaskRef>, TestBody> {
+        self.spawn_placed(body, handle, crate::core::task::Placement::Worker)
+    }
+
+    /// Spawns a thread-bound task (as a local executor does).
+    pub(crate) fn spawn_local(&self, body: TestBody) -> TaskRef {
+        self.spawn_placed(body, true, crate::core::task::Placement::Local)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn spawn_placed(
+        &self,
+        body: TestBody,
+        handle: bool,
+        placement: crate::core::task::Placement,
+    ) -> Result<Option<TaskRef>, TestBody> {
         let h = Header::allocate(
             body,
             crate::core::id::next_id(),
             self.ptr(),
-            crate::core::task::Placement::Worker,
+            placement,
             handle,
         );
         if !self.owned.insert(h) {
@@ -107,6 +123,14 @@ impl TestScheduler {
 
     pub(crate) fn queued(&self) -> usize {
         self.queue.lock().len()
+    }
+
+    /// Fires every timer that is due (what a worker does before sleeping).
+    pub(crate) fn fire_timers(&self) {
+        let due = self
+            .timers
+            .take_expired(std::time::Instant::now() + std::time::Duration::from_secs(3600));
+        crate::core::timer::fire(due, |n| self.queue_back(n));
     }
 
     /// Runs queued entries until the queue is empty; returns how many polls happened.
@@ -145,6 +169,8 @@ pub(crate) enum Script {
     Run,
     /// Wakes itself during the first poll and returns Pending; Ready at the second.
     WakeSelfOnce,
+    /// First poll: asks to be woken by a timer (already due) and returns Pending; then Ready.
+    SleepOnce,
     /// Aborts itself during the poll, then returns Pending (→ cancelled) or Ready (stands).
     AbortSelf { then_ready: bool },
 }
@@ -220,6 +246,14 @@ impl Body for TestBody {
                     BodyPoll::Ready
                 } else {
                     BodyPoll::Pending
+                }
+            }
+            Script::SleepOnce => {
+                if self.counters.polls.load(Ordering::SeqCst) == 1 {
+                    crate::core::task::sleep::sleep_until(cx.task, std::time::Instant::now());
+                    BodyPoll::Pending
+                } else {
+                    BodyPoll::Ready
                 }
             }
             Script::WakeSelfOnce => {
