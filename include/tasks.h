@@ -267,7 +267,9 @@ bool tasks_current_is_cancelled(void);
  it, and spawns with a NULL runtime inside it go to `rt` (NULL: the default runtime). Returns
  TASKS_OK / TASKS_FAILED with `*output` set (`output` may be NULL: the output is then dropped
  with drop_output), TASKS_ERR_NULL, or TASKS_ERR_WOULD_DEADLOCK from a worker thread of `rt`
- (then `state` is not taken). `state` is released with opts->drop_arg when the task ends.
+ or TASKS_ERR_SHUTDOWN if `rt` is shut down (in both cases `state` is not taken). Shutting `rt`
+ down while block_on runs cancels the task (TASKS_CANCELLED), as it does `rt`'s own tasks.
+ `state` is released with opts->drop_arg when the task ends.
  */
 tasks_status tasks_block_on(tasks_runtime *rt,
                             tasks_poll_fn poll,
@@ -277,11 +279,12 @@ tasks_status tasks_block_on(tasks_runtime *rt,
 
 /*
  Runs `fn(arg)`, which may block for long. On a worker thread, that worker's queued tasks are
- first handed to the other workers (on a one-worker runtime a substitute worker thread runs
- them meanwhile), so they are not held up; while `fn` runs the thread does not act as a
+ first handed to the other workers, and a substitute worker thread takes this worker's place
+ until `fn` returns, so they are not held up even if every worker blocks in place; while `fn` runs the thread does not act as a
  worker. Elsewhere it just calls `fn`. Returns TASKS_OK, or TASKS_ERR_NULL if `fn` is NULL.
  */
-tasks_status tasks_block_in_place(void (*func)(void *arg), void *arg);
+tasks_status tasks_block_in_place(void (*func)(void *arg),
+                                  void *arg);
 
 /*
  A builder with the defaults; free it with tasks_builder_free. NULL only if out of memory.

@@ -16,6 +16,8 @@ use crate::core::task::{Body, join};
 pub(crate) enum BlockOnError {
     /// Called from a worker of the same runtime.
     WouldDeadlock,
+    /// The runtime is shut down.
+    Shutdown,
 }
 
 /// Runs `body` to completion on this thread. Returns its outcome and output.
@@ -32,6 +34,10 @@ pub(crate) fn block_on<B: Body>(
         Some(Arc::clone(rt)),
         Some(Arc::new(move || unparker.unpark())),
     );
+    // The runtime's shutdown cancels this task too; refused once it has begun.
+    if !rt.register_block_on(&sched) {
+        return Err((BlockOnError::Shutdown, body));
+    }
     let _rt = context::enter_runtime(rt);
     let handle = match sched.spawn(body, true) {
         Ok(h) => h.expect("asked for a handle"),
@@ -49,5 +55,6 @@ pub(crate) fn block_on<B: Body>(
     join::drop_handle(handle.into_raw());
     // Releases the task (a last racing entry may still arrive) before the scheduler goes.
     sched.close(&parker).expect("owner thread");
+    rt.unregister_block_on(&sched);
     Ok((outcome, output))
 }

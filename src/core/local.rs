@@ -167,6 +167,14 @@ impl LocalScheduler {
         Ok(handle)
     }
 
+    /// Aborts every task (from any thread): thread-bound tasks are then cancelled by the owner.
+    /// Refuses further spawns.
+    pub(crate) fn abort_all(&self) {
+        for task in self.owned.close_and_collect() {
+            harness::abort(task.ptr());
+        }
+    }
+
     /// Runs up to `max` queued entries on the owning thread; returns how many tasks it polled.
     pub(crate) fn run(&self, max: usize) -> Result<usize, LocalError> {
         if !self.is_owner() {

@@ -14,7 +14,9 @@ use crate::core::task::state::Outcome;
 /// it, and spawns with a NULL runtime inside it go to `rt` (NULL: the default runtime). Returns
 /// TASKS_OK / TASKS_FAILED with `*output` set (`output` may be NULL: the output is then dropped
 /// with drop_output), TASKS_ERR_NULL, or TASKS_ERR_WOULD_DEADLOCK from a worker thread of `rt`
-/// (then `state` is not taken). `state` is released with opts->drop_arg when the task ends.
+/// or TASKS_ERR_SHUTDOWN if `rt` is shut down (in both cases `state` is not taken). Shutting `rt`
+/// down while block_on runs cancels the task (TASKS_CANCELLED), as it does `rt`'s own tasks.
+/// `state` is released with opts->drop_arg when the task ends.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_block_on(
     rt: *mut tasks_runtime,
@@ -34,9 +36,12 @@ pub unsafe extern "C" fn tasks_block_on(
         let body = unsafe { CBody::new(func, state, opts) };
         let drop_output = unsafe { opts.as_ref() }.and_then(|o| o.drop_output);
         match block_on(&shared, body) {
-            Err((BlockOnError::WouldDeadlock, body)) => {
+            Err((err, body)) => {
                 body.disarm();
-                tasks_status::TASKS_ERR_WOULD_DEADLOCK
+                match err {
+                    BlockOnError::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
+                    BlockOnError::Shutdown => tasks_status::TASKS_ERR_SHUTDOWN,
+                }
             }
             Ok((outcome, out)) => {
                 if output.is_null() {
@@ -59,8 +64,8 @@ pub unsafe extern "C" fn tasks_block_on(
 }
 
 /// Runs `fn(arg)`, which may block for long. On a worker thread, that worker's queued tasks are
-/// first handed to the other workers (on a one-worker runtime a substitute worker thread runs
-/// them meanwhile), so they are not held up; while `fn` runs the thread does not act as a
+/// first handed to the other workers, and a substitute worker thread takes this worker's place
+/// until `fn` returns, so they are not held up even if every worker blocks in place; while `fn` runs the thread does not act as a
 /// worker. Elsewhere it just calls `fn`. Returns TASKS_OK, or TASKS_ERR_NULL if `fn` is NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_block_in_place(

@@ -16,12 +16,13 @@ pub(crate) mod context;
 pub(crate) mod worker;
 
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
+use crate::core::local::LocalScheduler;
 use crate::core::park::Parker;
 use crate::core::sync::Mutex;
 use crate::core::task::owned::OwnedTasks;
@@ -58,6 +59,9 @@ pub(crate) struct Shared {
     worker_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The process-wide default runtime refuses shutdown and free.
     pub(crate) is_default: bool,
+    /// Schedulers of `block_on` calls on this runtime (their tasks are cancelled by shutdown);
+    /// None once shutdown has begun.
+    block_ons: Mutex<Option<Vec<Weak<LocalScheduler>>>>,
 }
 
 mod idle;
@@ -123,6 +127,7 @@ impl Shared {
             exiting: AtomicBool::new(false),
             worker_threads: Mutex::new(Vec::with_capacity(n)),
             is_default,
+            block_ons: Mutex::new(Some(Vec::new())),
             config,
         });
         for (index, local) in locals.into_iter().enumerate() {
@@ -252,6 +257,24 @@ impl Shared {
         }
     }
 
+    /// Lets this runtime's shutdown cancel a `block_on` task; false if shutdown has begun.
+    pub(crate) fn register_block_on(&self, sched: &Arc<LocalScheduler>) -> bool {
+        match &mut *self.block_ons.lock() {
+            Some(list) => {
+                list.retain(|w| w.strong_count() > 0);
+                list.push(Arc::downgrade(sched));
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn unregister_block_on(&self, sched: &Arc<LocalScheduler>) {
+        if let Some(list) = &mut *self.block_ons.lock() {
+            list.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(sched)));
+        }
+    }
+
     /// Fires the timers that are due (from a worker).
     pub(crate) fn fire_due_timers(&self) {
         if !self.timers.has_pending() {
@@ -298,6 +321,10 @@ impl Shared {
         if !self.shutting_down.swap(true, Ordering::AcqRel) {
             for task in self.owned.close_and_collect() {
                 harness::abort(task.ptr());
+            }
+            let block_ons = self.block_ons.lock().take().unwrap_or_default();
+            for sched in block_ons.iter().filter_map(Weak::upgrade) {
+                sched.abort_all();
             }
             // Timers of other schedulers' tasks (and anything left): dropped, not fired.
             drop(self.timers.drain());

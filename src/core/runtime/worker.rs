@@ -55,14 +55,18 @@ pub(crate) struct WorkerCtx {
     parker: Arc<Parker>,
     /// Set for a substitute worker: it exits when this turns true.
     stop: Option<Arc<AtomicBool>>,
+    /// True while this worker fires due timers: the tasks they wake queue up in deadline
+    /// order at the back of the queue instead of displacing each other in the LIFO slot.
+    firing_timers: Cell<bool>,
 }
 
 pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
     run_loop(shared, index, local, None);
 }
 
-/// Stands in for worker `index` while that worker is inside `block_in_place` (a runtime with
-/// one worker would otherwise run nothing meanwhile), until `stop` is set.
+/// Stands in for worker `index` while that worker is inside `block_in_place` (otherwise a
+/// runtime whose workers are all blocked in place would run nothing meanwhile), until `stop`
+/// is set.
 fn run_substitute(shared: Arc<Shared>, index: usize, stop: Arc<AtomicBool>) {
     run_loop(shared, index, Worker::new_fifo(), Some(stop));
 }
@@ -87,6 +91,7 @@ fn run_loop(
         help_depth: Cell::new(0),
         stack_base: &base_marker as *const u8 as usize,
         stop,
+        firing_timers: Cell::new(false),
     };
     let _rt = context::enter_runtime(&ctx.shared);
     let _w = context::enter_worker(&ctx);
@@ -151,7 +156,7 @@ impl WorkerCtx {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % INJECTOR_INTERVAL == 0 {
-            self.shared.fire_due_timers();
+            self.fire_timers();
             if let Some(t) = self.pop_injector() {
                 return Some(t);
             }
@@ -227,7 +232,7 @@ impl WorkerCtx {
     /// deadline) wakes it.
     fn sleep(&self, deadline: Option<Instant>) {
         // Timers woken here land in this worker's own LIFO slot or queue: never sleep on them.
-        self.shared.fire_due_timers();
+        self.fire_timers();
         if self.has_local_work() {
             return;
         }
@@ -253,12 +258,17 @@ impl WorkerCtx {
         if !idle.cancel_sleep(self.index) {
             self.searching.set(true);
         }
-        self.shared.fire_due_timers();
+        self.fire_timers();
     }
 
     /// Queues a task from this worker: a wake or spawn goes to the LIFO slot (the previous
     /// occupant moves to the queue), a yield to the back of the queue.
     pub(crate) fn schedule_local(&self, t: Notified, kind: ScheduleKind) {
+        let kind = if self.firing_timers.get() {
+            ScheduleKind::Yield
+        } else {
+            kind
+        };
         match kind {
             ScheduleKind::Yield => self.local.push(t),
             ScheduleKind::Wake => match self.lifo.replace(Some(t)) {
@@ -268,6 +278,12 @@ impl WorkerCtx {
         }
         // Only stealable work is worth waking another worker for.
         self.shared.notify_worker();
+    }
+
+    fn fire_timers(&self) {
+        self.firing_timers.set(true);
+        self.shared.fire_due_timers();
+        self.firing_timers.set(false);
     }
 
     /// Whether this worker's own LIFO slot or queue holds a task (the slot is not visible to
@@ -291,12 +307,13 @@ impl WorkerCtx {
     }
 
     /// Runs `f`, which may block, on this worker's thread: first hands this worker's queued
-    /// tasks to the others (and, on a one-worker runtime, starts a substitute worker thread for
-    /// the duration) so they are not held up. While `f` runs the thread is not a worker: what it
+    /// tasks to the others and starts a substitute worker thread for the duration, so they are
+    /// not held up even when every worker blocks in place. While `f` runs the thread is not a worker: what it
     /// spawns goes to the injector and what it joins, it waits for like any other thread.
     pub(crate) fn block_in_place(&self, f: impl FnOnce()) {
         self.hand_off_queued();
-        let substitute = if self.shared.workers.len() == 1 && self.stop.is_none() {
+        // Always a substitute: other workers may be busy or blocked in place themselves.
+        let substitute = {
             let stop = Arc::new(AtomicBool::new(false));
             let (s, st, index) = (Arc::clone(&self.shared), Arc::clone(&stop), self.index);
             let name = format!("{}-{}", self.shared.config.thread_name, index);
@@ -304,8 +321,6 @@ impl WorkerCtx {
                 .spawn_thread(name, move || run_substitute(s, index, st))
                 .ok()
                 .map(|h| (stop, h))
-        } else {
-            None
         };
         struct Resume<'a>(
             &'a WorkerCtx,

@@ -305,6 +305,13 @@ impl Header {
         // and the Box drop below does not drop the ManuallyDrop it was in.
         unsafe {
             let body = (*cell).body.with_mut(|b| std::ptr::read(b));
+            let ext = (*cell)
+                .header
+                .ext
+                .load(crate::core::sync::Ordering::Acquire);
+            if !ext.is_null() {
+                drop(Box::from_raw(ext));
+            }
             drop(Box::from_raw(cell));
             ManuallyDrop::into_inner(body)
         }
