@@ -307,3 +307,49 @@ fn header_is_at_most_64_bytes() {
     // output); everything after it in the block is what the user passed.
     assert!(std::mem::size_of::<crate::core::task::Header>() <= 64);
 }
+
+#[test]
+fn sleeping_task_is_woken_by_its_timer_and_abort_releases_the_timer() {
+    let (s, c) = setup();
+    let h = s
+        .spawn(TestBody::new(Script::SleepOnce, &c), true)
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.run_all(), 1);
+    assert!(s.timers.has_pending(), "the poll registered a timer");
+    s.fire_timers();
+    assert_eq!(s.run_all(), 1);
+    assert_eq!(outcome(&h), Some(Outcome::Ok));
+    drop_handle(h);
+
+    let c2 = Arc::new(Counters::default());
+    let h = s
+        .spawn(TestBody::new(Script::SleepOnce, &c2), true)
+        .unwrap()
+        .unwrap();
+    s.run_all();
+    assert!(s.timers.has_pending());
+    harness::abort(h.ptr());
+    assert_eq!(outcome(&h), Some(Outcome::Cancelled));
+    assert!(
+        !s.timers.has_pending(),
+        "aborting a sleeper releases its timer entry"
+    );
+    drop_handle(h);
+    assert_eq!(s.owned.len(), 0);
+}
+
+#[test]
+fn abort_of_thread_bound_task_is_carried_out_by_its_owner() {
+    let (s, c) = setup();
+    let h = s.spawn_local(TestBody::new(Script::UntilFlag, &c));
+    s.run_all();
+    harness::abort(h.ptr());
+    assert_eq!(outcome(&h), None, "not cancelled by the aborting thread");
+    assert_eq!(c.drops.load(SeqCst), 0);
+    assert_eq!(s.queued(), 1);
+    assert_eq!(s.run_all(), 0, "cancelled without a poll");
+    assert_eq!(outcome(&h), Some(Outcome::Cancelled));
+    assert_eq!(c.drops.load(SeqCst), 1);
+    drop_handle(h);
+}
