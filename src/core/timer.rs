@@ -101,7 +101,14 @@ impl TimerDriver {
 
     /// Removes a pending timer; returns its target (None if it fired or was removed already).
     pub(crate) fn cancel(&self, key: TimerKey) -> Option<TimerTarget> {
-        self.entries.lock().remove(&key)
+        let mut entries = self.entries.lock();
+        let target = entries.remove(&key)?;
+        let next = entries
+            .keys()
+            .next()
+            .map_or(NONE, |k| self.to_nanos(k.deadline));
+        self.next.store(next, Ordering::SeqCst);
+        Some(target)
     }
 
     /// Cheap check for the worker loop: is anything due?

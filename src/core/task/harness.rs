@@ -15,10 +15,10 @@ pub(crate) fn run(entry: Notified) -> bool {
     let header = unsafe { h.as_ref() };
     match header.state.transition_from_queue() {
         PopResult::Run => {
-            run_claimed(h);
+            let polled = run_claimed(h);
             // SAFETY: the entry's reference.
             unsafe { Header::drop_ref(h) };
-            true
+            polled
         }
         PopResult::Stale { release, dealloc } => {
             stale_entry(h, release, dealloc);
@@ -61,21 +61,21 @@ fn stale_entry(h: NonNull<Header>, release: bool, dealloc: bool) {
 pub(crate) fn try_run_inline(h: NonNull<Header>) -> bool {
     // SAFETY: the caller holds a reference.
     if unsafe { h.as_ref() }.state.try_claim() {
-        run_claimed(h);
-        true
+        run_claimed(h)
     } else {
         false
     }
 }
 
-/// Polls a task whose RUNNING flag the caller holds, and applies the result.
-pub(crate) fn run_claimed(h: NonNull<Header>) {
+/// Polls a task whose RUNNING flag the caller holds, and applies the result. Returns false if
+/// it cancelled the task instead (an abort requested while it was queued).
+pub(crate) fn run_claimed(h: NonNull<Header>) -> bool {
     // SAFETY: the caller holds a reference.
     let header = unsafe { h.as_ref() };
     if header.state.load().has(state::CANCEL_REQUESTED) {
         // A thread-bound task aborted from another thread: cancelled here, unpolled.
         finish(h, Outcome::Cancelled, std::ptr::null_mut());
-        return;
+        return false;
     }
     let mut output: *mut () = std::ptr::null_mut();
     let result = {
@@ -105,6 +105,7 @@ pub(crate) fn run_claimed(h: NonNull<Header>) {
             }
         }
     }
+    true
 }
 
 /// Submits an entry to the task's scheduler. The task is SCHEDULED, hence in its owner's
