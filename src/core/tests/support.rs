@@ -181,7 +181,6 @@ pub(crate) struct Counters {
     pub(crate) polls: AtomicUsize,
     pub(crate) drops: AtomicUsize,
     pub(crate) outputs_dropped: AtomicUsize,
-    pub(crate) in_poll: AtomicBool,
     pub(crate) flag: AtomicBool,
 }
 
@@ -189,6 +188,8 @@ pub(crate) struct TestBody {
     pub(crate) script: Script,
     pub(crate) counters: Arc<Counters>,
     pub(crate) yields_left: usize,
+    /// Set while this task's body is being polled (counters may be shared by many tasks).
+    in_poll: Arc<AtomicBool>,
 }
 
 impl TestBody {
@@ -201,6 +202,7 @@ impl TestBody {
             script,
             counters: Arc::clone(counters),
             yields_left,
+            in_poll: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -235,7 +237,7 @@ impl Body for TestBody {
 
     fn poll(&mut self, cx: &mut Context<'_>, output: &mut *mut ()) -> BodyPoll {
         assert!(
-            !self.counters.in_poll.swap(true, Ordering::SeqCst),
+            !self.in_poll.swap(true, Ordering::SeqCst),
             "a task was polled twice at once"
         );
         self.counters.polls.fetch_add(1, Ordering::SeqCst);
@@ -284,7 +286,7 @@ impl Body for TestBody {
         if r == BodyPoll::Ready {
             *output = output_of(&self.counters);
         }
-        self.counters.in_poll.store(false, Ordering::SeqCst);
+        self.in_poll.store(false, Ordering::SeqCst);
         r
     }
 
