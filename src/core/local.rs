@@ -63,13 +63,9 @@ unsafe fn schedule(s: NonNull<Scheduler>, entry: Notified, _kind: ScheduleKind) 
     guard.push(entry);
 }
 
-unsafe fn completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome, release: bool) {
+unsafe fn completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome) {
     // SAFETY: called while the task is listed.
-    let this = unsafe { this(s) };
-    this.owned.count(h, outcome);
-    if release {
-        this.owned.remove(h);
-    }
+    unsafe { this(s) }.owned.count(h, outcome);
 }
 
 unsafe fn release(s: NonNull<Scheduler>, h: &Header) {

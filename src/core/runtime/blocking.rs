@@ -118,11 +118,11 @@ fn run_thread(shared: Arc<Shared>, id: usize) {
     loop {
         if let Some(entry) = st.queue.pop_front() {
             drop(st);
-            if harness::run(entry) {
+            harness::run_counted(entry, || {
                 shared
                     .blocking_polls
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
+            });
             st = pool.state.lock();
             continue;
         }

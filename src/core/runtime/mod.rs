@@ -469,13 +469,9 @@ unsafe fn schedule_entry(s: NonNull<Scheduler>, entry: Notified, kind: ScheduleK
     }
 }
 
-unsafe fn task_completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome, release: bool) {
+unsafe fn task_completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome) {
     // SAFETY: called while the task is still listed.
-    let shared = unsafe { shared_of(s) };
-    shared.owned.count(h, outcome);
-    if release {
-        shared.owned.remove(h);
-    }
+    unsafe { shared_of(s) }.owned.count(h, outcome);
 }
 
 unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {

@@ -147,9 +147,7 @@ impl WorkerCtx {
         if self.searching.get() {
             self.stop_searching();
         }
-        if harness::run(t) {
-            bump(&self.stats().polls);
-        }
+        harness::run_counted(t, || bump(&self.stats().polls));
     }
 
     fn next_task(&self) -> Option<Notified> {
@@ -360,13 +358,8 @@ impl WorkerCtx {
         );
         // Only an unlimited join runs the task inline: a run cannot be cut short, so a timed join
         // would lose its timeout.
-        if own
-            && deadline.is_none()
-            && !target.is_poll_style()
-            && !target.is_blocking()
-            && harness::try_run_inline(target_ptr)
-        {
-            bump(&self.stats().polls);
+        if own && deadline.is_none() && !target.is_poll_style() && !target.is_blocking() {
+            harness::try_run_inline(target_ptr, || bump(&self.stats().polls));
         }
         let done = self.help_until(
             &|| join::outcome(target).is_some(),

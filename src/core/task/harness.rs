@@ -10,12 +10,18 @@ use crate::core::sync::Ordering;
 
 /// Runs a popped queue entry (rule 2). Returns whether the task was actually polled.
 pub(crate) fn run(entry: Notified) -> bool {
+    run_counted(entry, || {})
+}
+
+/// [`run`], calling `before_poll` right before the body is polled: a poll counter bumped there
+/// already includes the poll when a joiner sees the task complete.
+pub(crate) fn run_counted(entry: Notified, before_poll: impl FnOnce()) -> bool {
     let h = entry.into_raw();
     // SAFETY: the entry owned a reference, which we now hold.
     let header = unsafe { h.as_ref() };
     match header.state.transition_from_queue() {
         PopResult::Run => {
-            let polled = run_claimed(h);
+            let polled = run_claimed(h, before_poll);
             // SAFETY: the entry's reference.
             unsafe { Header::drop_ref(h) };
             polled
@@ -58,10 +64,10 @@ fn stale_entry(h: NonNull<Header>, release: bool, dealloc: bool) {
 
 /// Joiner on a worker of the task's runtime: runs the task on this thread if nobody has
 /// started it (rule 3). Returns whether it ran.
-pub(crate) fn try_run_inline(h: NonNull<Header>) -> bool {
+pub(crate) fn try_run_inline(h: NonNull<Header>, before_poll: impl FnOnce()) -> bool {
     // SAFETY: the caller holds a reference.
     if unsafe { h.as_ref() }.state.try_claim() {
-        run_claimed(h)
+        run_claimed(h, before_poll)
     } else {
         false
     }
@@ -69,7 +75,7 @@ pub(crate) fn try_run_inline(h: NonNull<Header>) -> bool {
 
 /// Polls a task whose RUNNING flag the caller holds, and applies the result. Returns false if
 /// it cancelled the task instead (an abort requested while it was queued).
-pub(crate) fn run_claimed(h: NonNull<Header>) -> bool {
+pub(crate) fn run_claimed(h: NonNull<Header>, before_poll: impl FnOnce()) -> bool {
     // SAFETY: the caller holds a reference.
     let header = unsafe { h.as_ref() };
     if header.state.load().has(state::CANCEL_REQUESTED) {
@@ -78,6 +84,7 @@ pub(crate) fn run_claimed(h: NonNull<Header>) -> bool {
         return false;
     }
     let mut output: *mut () = std::ptr::null_mut();
+    before_poll();
     let result = {
         let _current = context::enter_task(h);
         let mut cx = Context {
@@ -128,13 +135,15 @@ pub(crate) fn finish(h: NonNull<Header>, outcome: Outcome, output: *mut ()) {
     super::locals::destroy_all(h);
     // Before COMPLETE (and so before any release): the scheduler is certainly alive.
     super::sleep::cancel(h);
+    // SAFETY: the task is listed, so the scheduler is alive.
+    unsafe { (header.scheduler.as_ref().vtable.completed)(header.scheduler, header, outcome) };
     let prev = header.state.transition_to_complete(outcome);
     let release = !prev.has(state::SCHEDULED);
-    // SAFETY: the task is still in its owner's list (we have not released it), so the
-    // scheduler is alive. After this call we do not touch the scheduler again.
-    unsafe {
-        (header.scheduler.as_ref().vtable.completed)(header.scheduler, header, outcome, release)
-    };
+    if release {
+        // SAFETY: the task is still in its owner's list (we have not released it), so the
+        // scheduler is alive. After this call we do not touch the scheduler again.
+        unsafe { (header.scheduler.as_ref().vtable.release)(header.scheduler, header) };
+    }
     if !prev.has(state::JOIN_INTEREST) {
         Header::drop_output(h);
     } else if prev.has(state::JOIN_WAKER) {

@@ -40,10 +40,11 @@
 //!    RUNNING and cancels the task itself, before abort returns: the body is dropped (drop_arg),
 //!    the task completes as CANCELLED and its joiners are woken, even if every worker is busy.
 //!    A queue entry that still exists goes stale.
-//! 7. **complete** (only by the holder of RUNNING): output written, body dropped, then one RMW
-//!    sets COMPLETE + outcome and clears RUNNING|NOTIFIED. `is_finished` therefore turns true
-//!    only after drop_arg ran. The completer then, using the state before that RMW:
-//!    counts the outcome and, if SCHEDULED was clear, releases the task from its owner's list
+//! 7. **complete** (only by the holder of RUNNING): output written, body dropped, outcome
+//!    counted in the metrics, then one RMW sets COMPLETE + outcome and clears
+//!    RUNNING|NOTIFIED. `is_finished` therefore turns true only after drop_arg ran, and a
+//!    joiner reading the metrics sees its task counted. The completer then, using the state
+//!    before that RMW: if SCHEDULED was clear, releases the task from its owner's list
 //!    (if an entry still exists, the pop that discards it releases it: rule 2); if
 //!    JOIN_INTEREST was clear, drops the output; if JOIN_WAKER was set, wakes it (rule 9);
 //!    if JOIN_PARKED was set, unparks the waiter table's threads for this task.
@@ -150,10 +151,12 @@ pub(crate) struct Scheduler {
 pub(crate) struct SchedulerVtable {
     /// Queue an entry (wake of an idle task, reschedule after a yield or a wake during poll).
     pub(crate) schedule: unsafe fn(NonNull<Scheduler>, Notified, ScheduleKind),
-    /// A task of this scheduler completed. `release` is true when it must also leave the owner
-    /// list (rule 8). After this returns the scheduler may be gone: callers touch it no more.
-    pub(crate) completed: unsafe fn(NonNull<Scheduler>, &Header, Outcome, bool),
-    /// A queue entry found stale completed the task's release (rule 2).
+    /// A task of this scheduler is completing with this outcome (for the metrics). Called
+    /// before COMPLETE is published, so whoever sees the task complete sees it counted.
+    pub(crate) completed: unsafe fn(NonNull<Scheduler>, &Header, Outcome),
+    /// The task leaves the owner list (rule 8): after completion when no queue entry is
+    /// pending, or from a stale queue entry of a completed task (rule 2). After this returns
+    /// the scheduler may be gone: callers touch it no more.
     pub(crate) release: unsafe fn(NonNull<Scheduler>, &Header),
     /// Registers a timer with the timer driver the scheduler's tasks use.
     pub(crate) add_timer: unsafe fn(

@@ -48,13 +48,10 @@ unsafe fn schedule(s: NonNull<Scheduler>, n: Notified, _kind: ScheduleKind) {
     unsafe { this(s) }.queue.lock().push_back(n);
 }
 
-unsafe fn completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome, release: bool) {
+unsafe fn completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome) {
     let t = unsafe { this(s) };
     t.owned.count(h, outcome);
     t.completed.fetch_add(1, Ordering::Relaxed);
-    if release {
-        t.owned.remove(h);
-    }
 }
 
 unsafe fn release(s: NonNull<Scheduler>, h: &Header) {
