@@ -4,6 +4,8 @@
 //! from it by `build.rs`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
+// The loom build is a reduced one (no runtime, no FFI): what only those use is dead there.
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 pub(crate) mod core;
 #[cfg(not(loom))]

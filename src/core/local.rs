@@ -16,7 +16,6 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::thread::ThreadId;
 
-use crate::core::runtime::Shared;
 use crate::core::sync::Mutex;
 use crate::core::task::owned::OwnedTasks;
 use crate::core::task::state::Outcome;
@@ -24,6 +23,31 @@ use crate::core::task::{
     Body, Header, Notified, Placement, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness,
 };
 use crate::core::timer::{TimerKey, TimerTarget};
+
+/// Where the timers of these tasks live: a runtime, whose workers fire them. Under loom a bare
+/// timer driver stands in, so the models need no runtime.
+#[cfg(not(loom))]
+pub(crate) type TimerHost = crate::core::runtime::Shared;
+#[cfg(loom)]
+pub(crate) type TimerHost = crate::core::timer::TimerDriver;
+
+#[cfg(not(loom))]
+fn host_add_timer(host: &TimerHost, key: TimerKey, target: TimerTarget) {
+    host.add_timer(key, target);
+}
+#[cfg(loom)]
+fn host_add_timer(host: &TimerHost, key: TimerKey, target: TimerTarget) {
+    let _ = host.insert(key, target);
+}
+
+#[cfg(not(loom))]
+fn host_cancel_timer(host: &TimerHost, key: TimerKey) -> Option<TimerTarget> {
+    host.timers.cancel(key)
+}
+#[cfg(loom)]
+fn host_cancel_timer(host: &TimerHost, key: TimerKey) -> Option<TimerTarget> {
+    host.cancel(key)
+}
 
 /// Called when the queue becomes non-empty; may run on any thread.
 pub(crate) type ReadyHook = Arc<dyn Fn() + Send + Sync>;
@@ -36,7 +60,7 @@ pub(crate) struct LocalScheduler {
     queue: Mutex<VecDeque<Notified>>,
     pub(crate) owned: OwnedTasks,
     ready: Mutex<Option<ReadyHook>>,
-    timers: Option<Arc<Shared>>,
+    timers: Option<Arc<TimerHost>>,
 }
 
 static VTABLE: SchedulerVtable = SchedulerVtable {
@@ -76,7 +100,7 @@ unsafe fn release(s: NonNull<Scheduler>, h: &Header) {
 unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {
     // SAFETY: called for a listed task.
     match &unsafe { this(s) }.timers {
-        Some(rt) => rt.add_timer(key, target),
+        Some(host) => host_add_timer(host, key, target),
         // No runtime could be started to drive timers: the timer never fires.
         None => drop(target),
     }
@@ -84,7 +108,7 @@ unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {
 
 unsafe fn cancel_timer(s: NonNull<Scheduler>, key: TimerKey) -> Option<TimerTarget> {
     // SAFETY: called for a listed task.
-    unsafe { this(s) }.timers.as_ref()?.timers.cancel(key)
+    host_cancel_timer(unsafe { this(s) }.timers.as_ref()?, key)
 }
 
 /// Why a call was refused.
@@ -97,7 +121,7 @@ pub(crate) enum LocalError {
 impl LocalScheduler {
     /// A scheduler owned by the calling thread, using `timers`' timer driver.
     pub(crate) fn new(
-        timers: Option<Arc<Shared>>,
+        timers: Option<Arc<TimerHost>>,
         ready: Option<ReadyHook>,
     ) -> Arc<LocalScheduler> {
         Arc::new(LocalScheduler {

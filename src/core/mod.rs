@@ -10,7 +10,6 @@ pub(crate) mod executor;
 pub(crate) mod id;
 #[cfg(not(loom))]
 pub(crate) mod join_set;
-#[cfg(not(loom))]
 pub(crate) mod local;
 pub(crate) mod park;
 #[cfg(not(loom))]

@@ -305,3 +305,43 @@ fn loom_local_abort_vs_wake_cancels_on_owner() {
         assert_eq!(s.owned.len(), 0);
     });
 }
+
+#[test]
+fn loom_local_executor_wake_vs_run() {
+    model(|| {
+        let notified = Arc::new(AtomicUsize::new(0));
+        let n2 = notified.clone();
+        let hook: crate::core::local::ReadyHook = std::sync::Arc::new(move || {
+            n2.fetch_add(1, SeqCst);
+        });
+        let s = crate::core::local::LocalScheduler::new(None, Some(hook));
+        let c = Arc::new(Counters::default());
+        let h = s
+            .spawn(TestBody::new(Script::UntilFlag, &c), true)
+            .ok()
+            .unwrap()
+            .unwrap();
+        assert_eq!(notified.load(SeqCst), 1, "the spawn filled the empty queue");
+        assert_eq!(s.run(usize::MAX), Ok(1));
+        let w = waker::task_waker(h.clone());
+        let c2 = c.clone();
+        let t = thread::spawn(move || {
+            c2.flag.store(true, SeqCst);
+            w.wake();
+        });
+        // The owner runs its queue while the wake arrives (before, during or after the poll).
+        s.run(usize::MAX).unwrap();
+        t.join().unwrap();
+        s.run(usize::MAX).unwrap();
+        // The wake was not lost, queued one entry (the owner was told once), and the task was
+        // never polled twice at once (asserted in the body) nor more than once per wake.
+        assert_eq!(outcome(&h), Some(Outcome::Ok));
+        assert_eq!(notified.load(SeqCst), 2);
+        let polls = c.polls.load(SeqCst);
+        assert!((2..=3).contains(&polls), "polls: {polls}");
+        consume_output(h.header().take_output());
+        drop_handle(h);
+        assert_eq!(s.unfinished(), 0);
+        assert_eq!(s.owned.len(), 0);
+    });
+}
