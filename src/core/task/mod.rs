@@ -76,6 +76,17 @@
 //! 12. **shutdown**: the owner's list is closed (spawns refused under the same shard lock the
 //!     insert takes, so a spawn either lands in the list before the close or is refused), every
 //!     listed task is aborted (rule 6), and the shutdown waits for the lists to empty.
+//!
+//! # Where each rule is checked
+//! Loom models (`core::tests::loom_models`, `--cfg loom`, scripts/loom.sh) explore every
+//! interleaving of: wake during poll (rules 4–5), wakes from several threads (5), abort vs
+//! completion (6–7), abort of an idle task vs wake (6), join-waker registration vs completion
+//! (9), handle drop vs completion (9, 11), shutdown vs spawn (1, 12), timer cancel vs fire and
+//! abort of a sleeping task vs its timer, abort vs wake of a thread-bound task (6, owner
+//! side), and a local executor's wake vs run (5 with the executor's queue and ready hook).
+//! The unit tests in `core::tests::task_unit` walk each rule sequentially (spawn, pop/run,
+//! inline claim, yield, each abort case, completion with and without a handle, release,
+//! shutdown); they also run under Miri (scripts/miri.sh).
 
 pub(crate) mod ext;
 pub(crate) mod harness;
