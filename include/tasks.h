@@ -307,8 +307,8 @@ tasks_status tasks_builder_max_blocking_threads(tasks_builder *b, size_t n);
 tasks_status tasks_builder_blocking_keep_alive(tasks_builder *b, uint64_t ns);
 
 /*
- Thread name prefix (copied): workers are "<prefix>-N", blocking threads
- "<prefix>-blocking". Linux shows the first 15 bytes of a thread name.
+ Thread name prefix (copied): workers are `"<prefix>-N"`, blocking threads
+ `"<prefix>-blocking"`. Linux shows the first 15 bytes of a thread name.
  */
 tasks_status tasks_builder_thread_name(tasks_builder *b, const char *prefix);
 

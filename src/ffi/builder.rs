@@ -77,8 +77,8 @@ pub unsafe extern "C" fn tasks_builder_blocking_keep_alive(
     })
 }
 
-/// Thread name prefix (copied): workers are "<prefix>-N", blocking threads
-/// "<prefix>-blocking". Linux shows the first 15 bytes of a thread name.
+/// Thread name prefix (copied): workers are `"<prefix>-N"`, blocking threads
+/// `"<prefix>-blocking"`. Linux shows the first 15 bytes of a thread name.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_builder_thread_name(
     b: *mut tasks_builder,

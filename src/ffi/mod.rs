@@ -1,5 +1,5 @@
 //! The C boundary. Every export is a plain `#[unsafe(no_mangle)] pub extern "C" fn` whose body
-//! runs behind [`boundary`] (a Rust panic becomes `TASKS_ERR_INTERNAL` / NULL / 0 / false and
+//! runs behind `boundary` (a Rust panic becomes `TASKS_ERR_INTERNAL` / NULL / 0 / false and
 //! never unwinds into C), checks every pointer argument before use, and states in its doc
 //! comment who owns what. These comments become `include/tasks.h`.
 //!
