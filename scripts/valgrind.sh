@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every C test binary (build/c-tests/ctest_*) and the demo under valgrind memcheck.
+# Runs every C test binary (build/c-tests/ctest_*), every C++ test binary
+# (build/bindings/cpp/tests/cpp_*) and the demo under valgrind memcheck.
 #   scripts/valgrind.sh [NAME_SUBSTRING...]     only the binaries whose name contains one of them
 # env: BUILD_DIR (default build), TASKS_TEST_SCALE (default 0.1: the tests scale big counts down),
 #      VALGRIND_TIMEOUT (seconds per binary, default 900), VALGRIND_DEMO=0 to leave out the demo.
@@ -25,6 +26,9 @@ mkdir -p "$logs"
 
 bins=("$build"/c-tests/ctest_*)
 [[ -e ${bins[0]} ]] || bins=()
+for b in "$build"/bindings/cpp/tests/cpp_*; do
+  [[ -f $b && -x $b ]] && bins+=("$b")
+done
 if [[ ${VALGRIND_DEMO:-1} != 0 && -x $build/examples/c/demo ]]; then
   bins+=("$build/examples/c/demo")
 fi
@@ -38,7 +42,7 @@ if [[ $# -gt 0 ]]; then
   bins=("${selected[@]+"${selected[@]}"}")
 fi
 if [[ ${#bins[@]} -eq 0 ]]; then
-  echo "valgrind: no C test binaries found under $build" >&2
+  echo "valgrind: no test binaries found under $build" >&2
   exit 1
 fi
 

@@ -1,0 +1,61 @@
+// Instantiates the whole header (built with extra warnings, as C++17 and C++20) and runs a
+// little of it. The real checks are in the other tests.
+#include <tasks.hpp>
+#include <tasks.hpp>  // include guard
+
+#include <memory>
+#include <string>
+
+using namespace std::chrono_literals;
+
+#ifdef TASKS_HPP_COROUTINES
+static tasks::Task<int> leaf(int v) {
+    co_await tasks::yield();
+    co_await tasks::sleep_for(1ms);
+    co_return v;
+}
+static tasks::Task<void> all(tasks::Runtime &rt) {
+    int v = co_await leaf(1);
+    auto h = rt.spawn([v] { return v; });
+    v += co_await h;
+    tasks::JoinSet<int> set(rt);
+    set.spawn(leaf(2));
+    while (auto o = co_await set.next()) v += o->value();
+    if (v != 4) throw std::logic_error("all");
+}
+#endif
+
+int main() {
+    tasks::Runtime rt{tasks::Builder{}
+                          .worker_threads(2)
+                          .max_blocking_threads(2)
+                          .blocking_keep_alive(1s)
+                          .thread_name("strict")
+                          .thread_stack_size(1u << 20)
+                          .on_thread_start([] {})
+                          .on_thread_stop([] {})};
+    tasks::JoinHandle<std::string> h = rt.spawn([](const std::string &s) { return s; }, std::string("x"));
+    tasks::AbortHandle a = h.abort_handle();
+    tasks::AbortHandle b = a;
+    b = std::move(a);
+    std::optional<std::string> r = h.join_for(10s);
+    tasks::JoinHandle<void> v = rt.spawn_blocking([] {});
+    bool done = v.join_for(10s);
+    auto later = rt.spawn_after(1ms, [] { return 1; });
+    tasks::JoinSet<std::unique_ptr<int>> set(rt);
+    set.spawn([] { return std::make_unique<int>(1); });
+    auto o = set.join_next_for(10s);
+    int n = later.join() + *o->value() + tasks::block_in_place([] { return 1; });
+    tasks_metrics m = rt.metrics();
+    (void)tasks::current_is_cancelled();
+    (void)tasks::current_id();
+    (void)tasks::current_name();
+    auto named = rt.spawn_named("n", [] {});
+    named.detach();
+#ifdef TASKS_HPP_COROUTINES
+    rt.block_on(all(rt));
+    rt.spawn(all(rt)).join();
+#endif
+    bool ok = r == std::string("x") && done && n == 3 && m.workers == 2 && b.id() != 0 && rt.shutdown(10s);
+    return ok ? 0 : 1;
+}
