@@ -1,0 +1,164 @@
+"""libtasks.Executor as a concurrent.futures.Executor."""
+import asyncio
+import concurrent.futures as cf
+import gc
+import threading
+import time
+import traceback
+import weakref
+
+import pytest
+
+import libtasks
+
+
+def test_is_executor_submit_result():
+    with libtasks.Executor(max_workers=2) as ex:
+        assert isinstance(ex, cf.Executor)
+        f = ex.submit(pow, 2, 10)
+        assert isinstance(f, cf.Future) and f.result(timeout=5) == 1024
+        f = ex.submit(lambda a, b=0: a - b, 5, b=2)
+        assert f.result(timeout=5) == 3
+        assert ex.runtime.metrics()["workers"] == 2
+
+
+def test_exception_with_traceback():
+    def inner():
+        raise ZeroDivisionError("zero")
+
+    def outer():
+        inner()
+    with libtasks.Executor(max_workers=2) as ex:
+        f = ex.submit(outer)
+        with pytest.raises(ZeroDivisionError) as ei:
+            f.result(timeout=5)
+        assert isinstance(f.exception(), ZeroDivisionError)
+        names = [fr.name for fr in traceback.extract_tb(ei.value.__traceback__)]
+        assert "outer" in names and "inner" in names and "_run_future" not in names
+
+
+def test_map_timeout_chunksize():
+    with libtasks.Executor(max_workers=2) as ex:
+        assert list(ex.map(lambda x: x * x, range(100))) == [x * x for x in range(100)]
+        assert list(ex.map(lambda a, b: a + b, range(50), range(50, 100))) == [100 + 2 * x - 50 for x in range(50)]
+        for cs in (2, 7, 100, 1000):
+            assert list(ex.map(lambda a, b: a * b, range(53), range(53), chunksize=cs)) == \
+                [x * x for x in range(53)]
+        before = ex.runtime.metrics()["spawned"]
+        assert list(ex.map(abs, range(-40, 0), chunksize=10)) == list(range(40, 0, -1))
+        assert ex.runtime.metrics()["spawned"] - before == 4  # 40 calls in 4 tasks
+        with pytest.raises(ValueError):
+            ex.map(abs, [1], chunksize=0)
+        t = time.monotonic()
+        with pytest.raises(cf.TimeoutError):
+            list(ex.map(time.sleep, [0.5, 0.5], timeout=0.05))
+        assert time.monotonic() - t < 0.45
+        with pytest.raises(TimeoutError):  # builtin TimeoutError too
+            list(ex.map(time.sleep, [0.5], timeout=0.01, chunksize=2))
+        with pytest.raises(ZeroDivisionError):
+            list(ex.map(lambda x: 1 / x, [1, 0, 2]))
+
+
+def test_as_completed_order():
+    with libtasks.Executor(max_workers=3) as ex:
+        evs = [threading.Event() for _ in range(3)]
+        fs = [ex.submit(evs[i].wait, 5) for i in range(3)]
+        order = [1, 2, 0]
+
+        def releaser():
+            for k in order:
+                evs[k].set()
+                time.sleep(0.05)
+        threading.Thread(target=releaser).start()
+        done = list(cf.as_completed(fs, timeout=5))
+        assert done == [fs[k] for k in order]
+        assert all(f.result() is True for f in done)
+        _, not_done = cf.wait(fs, timeout=0)
+        assert not not_done
+
+
+def test_run_in_executor():
+    with libtasks.Executor(max_workers=2) as ex:
+        async def main():
+            loop = asyncio.get_running_loop()
+            r = await asyncio.gather(*[loop.run_in_executor(ex, pow, i, 2) for i in range(200)])
+            r2 = await loop.run_in_executor(ex, libtasks.current_task_id)
+            return r, r2
+        r, tid = asyncio.run(main())
+        assert r == [i * i for i in range(200)] and tid > 0
+
+
+def test_shutdown_wait_runs_pending():
+    ex = libtasks.Executor(max_workers=1)
+    fs = [ex.submit(time.sleep, 0.01) for _ in range(20)]
+    ex.shutdown(wait=True)
+    assert all(f.done() and not f.cancelled() for f in fs)
+    assert ex.runtime.closed
+    with pytest.raises(RuntimeError):
+        ex.submit(lambda: 1)
+    ex.shutdown()  # again: fine
+
+
+def test_shutdown_cancel_futures():
+    ex = libtasks.Executor(max_workers=1)
+    ev = threading.Event()
+    first = ex.submit(ev.wait, 5)
+    time.sleep(0.05)
+    ran = []
+    rest = [ex.submit(ran.append, i) for i in range(10)]
+    threading.Timer(0.1, ev.set).start()
+    ex.shutdown(wait=True, cancel_futures=True)
+    assert first.result() is True
+    assert all(f.cancelled() for f in rest) and ran == []
+
+
+def test_shutdown_no_wait():
+    ex = libtasks.Executor(max_workers=1)
+    fs = [ex.submit(time.sleep, 0.05) for _ in range(4)]
+    t = time.monotonic()
+    ex.shutdown(wait=False)
+    assert time.monotonic() - t < 0.1
+    with pytest.raises(RuntimeError):
+        ex.submit(lambda: 1)
+    assert [f.result(timeout=5) for f in fs] == [None] * 4
+    rt = ex.runtime
+    deadline = time.monotonic() + 5
+    while not rt.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert rt.closed
+
+
+def test_future_cancel_before_start():
+    with libtasks.Executor(max_workers=1) as ex:
+        ev = threading.Event()
+        b = ex.submit(ev.wait, 5)
+        time.sleep(0.05)
+        ran = []
+        f = ex.submit(ran.append, 1)
+        assert f.cancel() and f.cancelled()
+        ev.set()
+        assert b.result(5) is True
+    assert ran == []
+
+
+def test_released_after_call():
+    class Obj:
+        def __call__(self, x):
+            return x
+    with libtasks.Executor(max_workers=2) as ex:
+        o, a = Obj(), Obj()
+        wo, wa = weakref.ref(o), weakref.ref(a)
+        f = ex.submit(o, a)
+        del o, a
+        assert f.result(timeout=5) is wa()
+        assert wo() is None  # callable released before the future was completed
+        f = None
+        gc.collect()
+        assert wa() is None
+
+
+def test_shutdown_from_own_call_raises():
+    with libtasks.Executor(max_workers=1) as ex:
+        f = ex.submit(lambda: ex.shutdown(wait=True))
+        with pytest.raises(RuntimeError):
+            f.result(timeout=5)
