@@ -4,13 +4,15 @@
 //   tasks::JoinHandle<int> h = rt.spawn([] { return 42; });
 //   int v = h.join();                 // rethrows the task's exception, throws tasks::Cancelled
 //
-// Ownership. Every class here owns exactly one C object and frees it in its destructor; handles
-// are move-only (AbortHandle copies by cloning). A callable passed to spawn is moved (or copied)
+// Ownership. Runtime, Builder, JoinHandle, AbortHandle and JoinSet each own one C object and free
+// it in their destructor; they are move-only (AbortHandle copies by cloning); Runtime::
+// default_runtime() is borrowed and never freed. A callable passed to spawn is moved (or copied)
 // into the task and destroyed when the task ends: after it ran, or at once if the task is
 // cancelled before it started. A task's result lives on the heap until it is joined; a result
 // nobody joins (handle destroyed, JoinSet destroyed, runtime shut down) is destroyed by the
 // library, on whatever thread drops it. Destroying a JoinHandle detaches its task (it keeps
-// running). Destroying a Runtime shuts it down and waits for running tasks (see ~Runtime).
+// running). Destroying a Runtime shuts it down and waits for running tasks (see ~Runtime);
+// JoinHandles, AbortHandles and JoinSets may outlive it (what never finished reports Cancelled).
 //
 // Exceptions. A task's exception is caught on the worker and stored with its result
 // (std::exception_ptr), and join()/value() rethrow it with its original type. Nothing ever

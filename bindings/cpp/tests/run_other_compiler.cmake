@@ -1,18 +1,20 @@
 # ctest cpp_tests_<compiler>: configures, builds and runs this directory's tests as a separate
 # project with the compiler CXX, against the already built library.
-#   cmake -DCXX= -DSRC= -DBIN= -DTASKS_SHARED_LIBRARY= -DTASKS_INCLUDE_DIR= [-DGENERATOR=] -P run_other_compiler.cmake
-foreach(_v CXX SRC BIN TASKS_SHARED_LIBRARY TASKS_INCLUDE_DIR)
+#   cmake -DCXX= -DSRC= -DBIN= -DTASKS_SHARED_LIBRARY= -DTASKS_INCLUDE_DIR= -DCTEST= [-DGENERATOR=]
+#         -P run_other_compiler.cmake
+foreach(_v CXX SRC BIN TASKS_SHARED_LIBRARY TASKS_INCLUDE_DIR CTEST)
   if(NOT DEFINED ${_v})
     message(FATAL_ERROR "run_other_compiler.cmake: -D${_v}= missing")
   endif()
 endforeach()
+file(MAKE_DIRECTORY "${BIN}")
 set(_gen)
 if(GENERATOR)
   set(_gen -G "${GENERATOR}")
 endif()
 
 function(step what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  execute_process(COMMAND ${ARGN} WORKING_DIRECTORY "${BIN}" RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${what} failed (${rc})")
   endif()
@@ -22,9 +24,4 @@ step(configure "${CMAKE_COMMAND}" -S "${SRC}" -B "${BIN}" ${_gen}
      -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_COMPILER=${CXX}"
      "-DTASKS_SHARED_LIBRARY=${TASKS_SHARED_LIBRARY}" "-DTASKS_INCLUDE_DIR=${TASKS_INCLUDE_DIR}")
 step(build "${CMAKE_COMMAND}" --build "${BIN}" -j 2)
-get_filename_component(_cmake_dir "${CMAKE_COMMAND}" DIRECTORY)
-find_program(_ctest ctest HINTS "${_cmake_dir}" NO_DEFAULT_PATH)
-if(NOT _ctest)
-  find_program(_ctest ctest REQUIRED)
-endif()
-step(ctest "${_ctest}" --test-dir "${BIN}" --output-on-failure)
+step(ctest "${CTEST}" --output-on-failure)
