@@ -4,6 +4,7 @@ Run: PYTHONPATH=bindings/python python3 examples/python/example.py   (or pip ins
 """
 import asyncio
 import concurrent.futures as cf
+import time
 
 import libtasks
 
@@ -28,6 +29,17 @@ def main() -> None:
             rt.spawn(boom).join()
         except ValueError as e:
             print("exception transported:", e)
+
+        def worker():  # cooperative cancellation: a running task is never interrupted
+            n = 0
+            while not libtasks.is_cancelled():
+                n += 1
+                time.sleep(0.001)
+            return f"stopped after {n} rounds"
+        w = rt.spawn(worker)
+        time.sleep(0.05)
+        w.abort()
+        print("aborted while running:", w.join()[:12], "...")
 
         async def gather():
             return await asyncio.gather(*(rt.spawn(fib, n) for n in range(15)))

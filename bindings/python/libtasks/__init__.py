@@ -1018,3 +1018,23 @@ def _at_exit() -> None:
 
 
 atexit.register(_at_exit)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's runtime threads: its runtimes are unusable
+    (spawns raise TasksError) and never touched again (not even freed); the default runtime
+    is created afresh on first use."""
+    global _default_runtime_obj, _cb_lock, _runtimes_lock, _default_lock
+    _cb_lock, _runtimes_lock, _default_lock = threading.Lock(), threading.Lock(), threading.Lock()
+    for rt in list(_live_runtimes.values()):
+        rt._lock, rt._wait_lock = threading.Lock(), threading.Lock()
+        rt._ptr = None
+    _live_runtimes.clear()
+    _registry.clear()
+    _running.clear()
+    _gil_states.clear()
+    _default_runtime_obj = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -241,3 +241,25 @@ def test_pip_install_builds_with_cargo():
     # CMake build, which ctest passes through CARGO_TARGET_DIR, is up to date).
     with tempfile.TemporaryDirectory() as tmp:
         _pip_install_and_use(tmp, {})
+
+
+def test_fork_child_gets_fresh_default_runtime():
+    code = """
+        import os, sys, libtasks
+        rt = libtasks.Runtime(workers=1)
+        assert libtasks.spawn(lambda: 1).join() == 1
+        pid = os.fork()
+        if pid == 0:
+            try:
+                rt.spawn(lambda: 1)
+                os._exit(5)
+            except libtasks.TasksError:
+                pass
+            ok = libtasks.spawn(lambda: 2).join(timeout=5) == 2
+            sys.exit(0 if ok else 6)   # a normal exit: atexit hooks run in the child
+        _, status = os.waitpid(pid, 0)
+        assert rt.spawn(lambda: 3).join() == 3
+        print("child", os.waitstatus_to_exitcode(status), flush=True)
+    """
+    r = run_py(code, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "child 0", (r.stdout, r.stderr)
