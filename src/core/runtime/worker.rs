@@ -2,6 +2,9 @@
 //! it just woke or spawned, and its loop: LIFO slot (at most `MAX_LIFO_STREAK` in a row, so two
 //! tasks waking each other cannot starve the queue), local queue, the injector (first every
 //! `INJECTOR_INTERVAL` ticks, so remote spawns are never starved), stealing, then sleeping.
+//! A task that yields goes to the back of the local queue; if that queue held nothing else but
+//! the injector does, the injector is looked at first next time, so a yield lets every other
+//! ready task, remote ones included, run before the yielder again.
 //!
 //! A worker that joins a task helps instead of blocking: a join without timeout runs the task
 //! inline if nobody has started it (its own children, so stack depth follows the user's
@@ -47,6 +50,8 @@ pub(crate) struct WorkerCtx {
     local: Worker<Notified>,
     lifo: Cell<Option<Notified>>,
     lifo_streak: Cell<u32>,
+    /// Set by a yield that found only the injector holding other work.
+    injector_first: Cell<bool>,
     tick: Cell<u32>,
     searching: Cell<bool>,
     rng: Cell<u64>,
@@ -85,6 +90,7 @@ fn run_loop(
         local,
         lifo: Cell::new(None),
         lifo_streak: Cell::new(0),
+        injector_first: Cell::new(false),
         tick: Cell::new(0),
         searching: Cell::new(false),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
@@ -153,7 +159,7 @@ impl WorkerCtx {
     fn next_task(&self) -> Option<Notified> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % INJECTOR_INTERVAL == 0 {
+        if tick % INJECTOR_INTERVAL == 0 || self.injector_first.replace(false) {
             self.fire_timers();
             if let Some(t) = self.pop_injector() {
                 return Some(t);
@@ -268,7 +274,12 @@ impl WorkerCtx {
             kind
         };
         match kind {
-            ScheduleKind::Yield => self.local.push(t),
+            ScheduleKind::Yield => {
+                if self.local.is_empty() && !self.shared.injector.is_empty() {
+                    self.injector_first.set(true);
+                }
+                self.local.push(t);
+            }
             ScheduleKind::Wake => match self.lifo.replace(Some(t)) {
                 Some(prev) => self.local.push(prev),
                 None => return,
