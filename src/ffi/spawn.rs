@@ -61,6 +61,9 @@ unsafe fn spawn_body(
 /// with `drop_output`); otherwise `*out` receives a join handle that you free with
 /// tasks_join_handle_free. On success the task owns `arg` (released with `opts->drop_arg`
 /// exactly once). On error nothing was spawned and `arg` stays yours.
+/// `fn` (like every callback the library calls) must return normally: leaving it by
+/// `pthread_exit`, `longjmp` or a C++ exception is undefined behaviour (the thread runs the
+/// library's own frames; a forced unwind through them aborts the process).
 /// Returns TASKS_OK, TASKS_ERR_NULL (fn is NULL), TASKS_ERR_SHUTDOWN.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_spawn(
