@@ -93,11 +93,13 @@ pub(crate) mod harness;
 pub(crate) mod join;
 pub(crate) mod locals;
 pub(crate) mod owned;
+pub(crate) mod recycle;
 pub(crate) mod sleep;
 pub(crate) mod state;
 pub(crate) mod waiters;
 pub(crate) mod waker;
 
+use std::alloc::Layout;
 use std::ffi::CStr;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -260,7 +262,19 @@ impl<B: Body> Cell<B> {
     unsafe fn dealloc(h: NonNull<Header>) {
         // SAFETY: last reference; the body was dropped at completion (every task completes
         // before its last reference can go, since the owner list holds one until release).
-        unsafe { drop(Box::from_raw(h.cast::<Self>().as_ptr())) }
+        unsafe { Self::free(h.cast()) }
+    }
+
+    /// Drops the cell (not its body: that is ManuallyDrop) and gives its block back.
+    ///
+    /// # Safety
+    /// The caller owns the block, which `Header::allocate::<B>` returned.
+    unsafe fn free(cell: NonNull<Self>) {
+        // SAFETY: see above.
+        unsafe {
+            std::ptr::drop_in_place(cell.as_ptr());
+            recycle::dealloc(cell.cast(), Layout::new::<Self>());
+        }
     }
 
     unsafe fn name(h: NonNull<Header>) -> Option<NonNull<CStr>> {
@@ -292,7 +306,7 @@ impl Header {
             kind |= state::KIND_POLL;
         }
         let refs = 2 + u64::from(join_interest);
-        let cell = Box::new(Cell::<B> {
+        let cell = Cell::<B> {
             header: Header {
                 links: UnsafeCell::new(Links {
                     prev: None,
@@ -307,8 +321,11 @@ impl Header {
             },
             dropper: body.output_dropper(),
             body: UnsafeCell::new(ManuallyDrop::new(body)),
-        });
-        NonNull::from(Box::leak(cell)).cast()
+        };
+        let block = recycle::alloc(Layout::new::<Cell<B>>()).cast::<Cell<B>>();
+        // SAFETY: a fresh block with the layout of a Cell<B>.
+        unsafe { block.as_ptr().write(cell) };
+        block.cast()
     }
 
     /// Frees a task that was never linked, queued or handed out, giving the body back
@@ -326,7 +343,7 @@ impl Header {
             if !ext.is_null() {
                 drop(Box::from_raw(ext));
             }
-            drop(Box::from_raw(cell));
+            Cell::<B>::free(NonNull::new_unchecked(cell));
             ManuallyDrop::into_inner(body)
         }
     }
