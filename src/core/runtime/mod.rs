@@ -33,6 +33,7 @@ use crate::core::task::{
 };
 use crate::core::timer::{self, InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 pub(crate) use config::Config;
+use crossbeam_utils::CachePadded;
 use worker::WorkerStats;
 
 /// Per-worker state reachable from other threads.
@@ -49,7 +50,9 @@ pub(crate) struct Shared {
     pub(crate) owned: OwnedTasks,
     injector: Injector<Notified>,
     stealers: Box<[Stealer<Notified>]>,
-    pub(crate) workers: Box<[WorkerShared]>,
+    /// Cache-padded: each worker bumps its own counters on every poll, and neighbours sharing a
+    /// line would make that a cross-core miss each time.
+    pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
     idle: idle::Idle,
     pub(crate) blocking: blocking::BlockingPool,
     pub(crate) timers: TimerDriver,
@@ -114,9 +117,11 @@ impl Shared {
             injector: Injector::new(),
             stealers: locals.iter().map(|w| w.stealer()).collect(),
             workers: (0..n)
-                .map(|_| WorkerShared {
-                    parker: Arc::new(Parker::new()),
-                    stats: WorkerStats::default(),
+                .map(|_| {
+                    CachePadded::new(WorkerShared {
+                        parker: Arc::new(Parker::new()),
+                        stats: WorkerStats::default(),
+                    })
                 })
                 .collect(),
             idle: idle::Idle::new(n),
