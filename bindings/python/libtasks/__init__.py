@@ -29,7 +29,7 @@ import threading
 import time
 from ctypes import byref, c_uint64, c_void_p
 from typing import (Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional,
-                    TypeVar)
+                    Tuple, TypeVar)
 
 from . import _lib
 from ._lib import fast as _fast
@@ -148,6 +148,19 @@ class _Slot:
                 raise TasksError(_lib.FAILED, "task failed")
             raise self.exc.with_traceback(self.tb)
         raise Cancelled("task cancelled")
+
+
+def _register_call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Tuple[int, "_Slot"]:
+    """Checks a call about to be spawned and keeps it alive in the registry until the task
+    ends; returns its registry key and the slot its outcome goes to."""
+    if not callable(fn):
+        raise TypeError(f"{fn!r} is not callable")
+    if _exiting:
+        raise TasksError(_lib.ERR_SHUTDOWN, "the interpreter is exiting")
+    slot = _Slot()
+    key = _next_key()
+    _registry[key] = [fn, args, kwargs, slot]
+    return key, slot
 
 
 def _strip_tb(e: BaseException) -> Any:
@@ -379,13 +392,7 @@ class Runtime:
     # -- spawning ------------------------------------------------------------------------------
     def _spawn(self, cfun: Any, extra: tuple, fn: Callable[..., Any], args: tuple,
                kwargs: dict, name: Optional[str]) -> "JoinHandle":
-        if not callable(fn):
-            raise TypeError(f"{fn!r} is not callable")
-        if _exiting:
-            raise TasksError(_lib.ERR_SHUTDOWN, "the interpreter is exiting")
-        slot = _Slot()
-        key = _next_key()
-        _registry[key] = [fn, args, kwargs, slot]
+        key, slot = _register_call(fn, args, kwargs)
         out = c_void_p()
         with self._lock:
             ptr = self._ptr
@@ -727,13 +734,7 @@ class JoinSet:
     def spawn(self, fn: Callable[..., Any], *args: Any, name: Optional[str] = None,
               **kwargs: Any) -> int:
         """Spawns ``fn(*args, **kwargs)`` into the set; returns the task's id."""
-        if not callable(fn):
-            raise TypeError(f"{fn!r} is not callable")
-        if _exiting:
-            raise TasksError(_lib.ERR_SHUTDOWN, "the interpreter is exiting")
-        slot = _Slot()
-        key = _next_key()
-        _registry[key] = [fn, args, kwargs, slot]
+        key, slot = _register_call(fn, args, kwargs)
         tid = c_uint64()
         with self._lock:
             if self._ptr is None:
