@@ -37,27 +37,29 @@ const BATCH: usize = 64;
 /// Batches the depot keeps per class (at most 32 KiB .. 256 KiB of blocks per class in all).
 const DEPOT_BATCHES: usize = 8;
 
-/// The recycled layout for `layout`, and its class index; None when it is not recycled.
+/// The class index of `layout` and the layout its blocks are allocated with; None when it is
+/// not recycled.
 fn class_of(layout: Layout) -> Option<(usize, Layout)> {
     if layout.size() == 0 || layout.size() > MAX_CLASS_SIZE || layout.align() > CLASS_ALIGN {
         return None;
     }
     let index = layout.size().div_ceil(CLASS_GRAIN) - 1;
-    let size = (index + 1) * CLASS_GRAIN;
-    Some((index, Layout::from_size_align(size, CLASS_ALIGN).ok()?))
+    Some((index, class_of_index(index)))
+}
+
+/// The layout every block of class `index` is allocated with.
+fn class_of_index(index: usize) -> Layout {
+    // Cannot fail: sizes are small multiples of 64 and the alignment a power of two.
+    Layout::from_size_align((index + 1) * CLASS_GRAIN, CLASS_ALIGN).expect("class layout")
 }
 
 /// Allocates a block for `layout` (never null: aborts like `Box::new` when memory runs out).
 pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
     let sys_layout = match class_of(layout) {
-        Some((index, class_layout)) => {
-            if enabled() {
-                if let Some(block) = imp::take(index) {
-                    return block;
-                }
-            }
-            class_layout
-        }
+        Some((index, class_layout)) => match imp::take(index) {
+            Some(block) => return block,
+            None => class_layout,
+        },
         None => layout,
     };
     // SAFETY: task blocks never have a zero size (they start with a header).
@@ -72,7 +74,7 @@ pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
 pub(crate) unsafe fn dealloc(block: NonNull<u8>, layout: Layout) {
     let sys_layout = match class_of(layout) {
         Some((index, class_layout)) => {
-            if enabled() && imp::give(index, block) {
+            if imp::give(index, block) {
                 return;
             }
             class_layout
@@ -81,10 +83,6 @@ pub(crate) unsafe fn dealloc(block: NonNull<u8>, layout: Layout) {
     };
     // SAFETY: allocated by `alloc` with this layout (the class layout for recycled sizes).
     unsafe { std::alloc::dealloc(block.as_ptr(), sys_layout) }
-}
-
-fn enabled() -> bool {
-    !cfg!(any(loom, miri))
 }
 
 #[cfg(not(any(loom, miri)))]
@@ -192,6 +190,7 @@ mod imp {
     }
 }
 
+/// Under loom and Miri: nothing is kept, every block goes to and comes from the allocator.
 #[cfg(any(loom, miri))]
 mod imp {
     use std::ptr::NonNull;
@@ -203,13 +202,6 @@ mod imp {
     pub(super) fn give(_index: usize, _block: NonNull<u8>) -> bool {
         false
     }
-}
-
-/// The layout every block of class `index` is allocated with.
-#[cfg_attr(any(loom, miri), allow(dead_code))]
-fn class_of_index(index: usize) -> Layout {
-    // Cannot fail: sizes are small multiples of 64 and the alignment a power of two.
-    Layout::from_size_align((index + 1) * CLASS_GRAIN, CLASS_ALIGN).expect("class layout")
 }
 
 #[cfg(all(test, not(any(loom, miri))))]
