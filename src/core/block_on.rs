@@ -2,6 +2,10 @@
 //! task's timers are the runtime's (its workers fire them); join handles it polls wake it like
 //! any waker. The calling thread counts as one of the runtime's for the duration, so spawns
 //! without a runtime from inside go to that runtime.
+//!
+//! Called on a worker of another runtime, the worker first gives its core (and every task it
+//! holds) to a substitute thread, as `block_in_place` does: the calling thread blocks, its work
+//! must not.
 
 use std::sync::Arc;
 
@@ -25,9 +29,14 @@ pub(crate) fn block_on<B: Body>(
     rt: &Arc<Shared>,
     body: B,
 ) -> Result<(Outcome, *mut ()), (BlockOnError, B)> {
-    if context::current_worker().is_some_and(|w| Arc::ptr_eq(&w.shared, rt)) {
-        return Err((BlockOnError::WouldDeadlock, body));
+    match context::current_worker() {
+        Some(w) if Arc::ptr_eq(&w.shared, rt) => Err((BlockOnError::WouldDeadlock, body)),
+        Some(w) => w.block_in_place(|| drive(rt, body)),
+        None => drive(rt, body),
     }
+}
+
+fn drive<B: Body>(rt: &Arc<Shared>, body: B) -> Result<(Outcome, *mut ()), (BlockOnError, B)> {
     let parker = park::current();
     let unparker = Arc::clone(&parker);
     let sched = LocalScheduler::new(
@@ -39,9 +48,14 @@ pub(crate) fn block_on<B: Body>(
         return Err((BlockOnError::Shutdown, body));
     }
     let _rt = context::enter_runtime(rt);
+    // A shutdown of `rt` that began after the registration has closed the scheduler: the
+    // spawn is refused and the body comes back untouched (nothing was taken).
     let handle = match sched.spawn(body, true) {
         Ok(h) => h.expect("asked for a handle"),
-        Err(_) => unreachable!("a new scheduler accepts spawns"),
+        Err((_, body)) => {
+            rt.unregister_block_on(&sched);
+            return Err((BlockOnError::Shutdown, body));
+        }
     };
     loop {
         sched.run(usize::MAX).expect("owner thread");

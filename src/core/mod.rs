@@ -8,6 +8,7 @@ pub(crate) mod context;
 #[cfg(not(loom))]
 pub(crate) mod executor;
 pub(crate) mod id;
+pub(crate) mod idle;
 #[cfg(not(loom))]
 pub(crate) mod join_set;
 pub(crate) mod local;

@@ -188,7 +188,10 @@ pub(crate) fn fire(targets: Vec<TimerTarget>, mut start: impl FnMut(Notified)) {
     for t in targets {
         match t {
             TimerTarget::Wake(w) => w.wake(),
-            TimerTarget::Start(n) => start(n),
+            TimerTarget::Start(n) => {
+                n.header().state.clear_delayed();
+                start(n)
+            }
         }
     }
 }

@@ -1,39 +1,46 @@
 //! Which runtime (and which worker of it) the calling thread belongs to.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use super::Shared;
 use super::worker::WorkerCtx;
 
 thread_local! {
-    static RUNTIME: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+    /// The runtimes this thread belongs to, innermost last: a worker or blocking thread's own,
+    /// then one per `block_on` it is inside (a task of runtime A may block on runtime B).
+    static RUNTIMES: RefCell<Vec<*const Shared>> = const { RefCell::new(Vec::new()) };
     static WORKER: Cell<*const WorkerCtx> = const { Cell::new(std::ptr::null()) };
 }
 
-pub(crate) struct RuntimeGuard {
-    prev: *const Shared,
-}
+pub(crate) struct RuntimeGuard(());
 
-/// Marks the calling thread (a worker or blocking thread) as belonging to `shared` while the
-/// guard lives; the thread holds an `Arc`, so the pointer stays valid.
+/// Marks the calling thread as belonging to `shared` while the guard lives (a worker or
+/// blocking thread, or a thread inside `block_on`); the caller holds an `Arc`, so the pointer
+/// stays valid.
 pub(crate) fn enter_runtime(shared: &Arc<Shared>) -> RuntimeGuard {
-    RuntimeGuard {
-        prev: RUNTIME.with(|c| c.replace(Arc::as_ptr(shared))),
-    }
+    RUNTIMES.with(|r| r.borrow_mut().push(Arc::as_ptr(shared)));
+    RuntimeGuard(())
 }
 
 impl Drop for RuntimeGuard {
     fn drop(&mut self) {
-        RUNTIME.with(|c| c.set(self.prev));
+        RUNTIMES.with(|r| r.borrow_mut().pop());
     }
 }
 
-/// The runtime of the calling thread, if it is one of a runtime's threads.
+/// The innermost runtime of the calling thread, if it is one of a runtime's threads or inside
+/// a `block_on`.
 pub(crate) fn current_runtime() -> Option<&'static Shared> {
-    let p = RUNTIME.with(|c| c.get());
-    // SAFETY: set only while the thread (which holds an Arc) runs its loop.
-    unsafe { p.as_ref() }
+    let p = RUNTIMES.with(|r| r.borrow().last().copied());
+    // SAFETY: listed only while a guard (whose owner holds an Arc) lives on this thread.
+    p.and_then(|p| unsafe { p.as_ref() })
+}
+
+/// Whether the calling thread belongs to `shared` at any level: waiting for `shared` to stop
+/// from here would wait for this very thread.
+pub(crate) fn belongs_to(shared: &Shared) -> bool {
+    RUNTIMES.with(|r| r.borrow().iter().any(|&p| std::ptr::eq(p, shared)))
 }
 
 pub(crate) struct WorkerGuard;
@@ -46,20 +53,6 @@ pub(crate) fn enter_worker(w: &WorkerCtx) -> WorkerGuard {
 impl Drop for WorkerGuard {
     fn drop(&mut self) {
         WORKER.with(|c| c.set(std::ptr::null()));
-    }
-}
-
-/// Restores the worker context when dropped.
-pub(crate) struct SuspendGuard(*const WorkerCtx);
-
-/// The calling thread stops counting as a worker until the guard drops (`block_in_place`).
-pub(crate) fn suspend_worker() -> SuspendGuard {
-    SuspendGuard(WORKER.with(|c| c.replace(std::ptr::null())))
-}
-
-impl Drop for SuspendGuard {
-    fn drop(&mut self) {
-        WORKER.with(|c| c.set(self.0));
     }
 }
 

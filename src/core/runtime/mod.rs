@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
+use crate::core::idle::Idle;
 use crate::core::local::LocalScheduler;
 use crate::core::park::Parker;
 use crate::core::sync::Mutex;
@@ -34,7 +35,7 @@ use crate::core::task::{
 use crate::core::timer::{self, InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 pub(crate) use config::Config;
 use crossbeam_utils::CachePadded;
-use worker::WorkerStats;
+use worker::{Core, WorkerStats};
 
 /// Per-worker state reachable from other threads.
 pub(crate) struct WorkerShared {
@@ -53,7 +54,7 @@ pub(crate) struct Shared {
     /// Cache-padded: each worker bumps its own counters on every poll, and neighbours sharing a
     /// line would make that a cross-core miss each time.
     pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
-    idle: idle::Idle,
+    idle: Idle,
     pub(crate) blocking: blocking::BlockingPool,
     pub(crate) timers: TimerDriver,
     pub(crate) blocking_polls: AtomicU64,
@@ -66,8 +67,6 @@ pub(crate) struct Shared {
     /// None once shutdown has begun.
     block_ons: Mutex<Option<Vec<Weak<LocalScheduler>>>>,
 }
-
-mod idle;
 
 static VTABLE: SchedulerVtable = SchedulerVtable {
     schedule: schedule_entry,
@@ -124,7 +123,7 @@ impl Shared {
                     })
                 })
                 .collect(),
-            idle: idle::Idle::new(n),
+            idle: Idle::new(n),
             blocking: blocking::BlockingPool::new(),
             timers: TimerDriver::new(),
             blocking_polls: AtomicU64::new(0),
@@ -136,17 +135,51 @@ impl Shared {
             config,
         });
         for (index, local) in locals.into_iter().enumerate() {
-            let s = Arc::clone(&shared);
-            let name = format!("{}-{}", shared.config.thread_name, index);
-            match shared.spawn_thread(name, move || worker::run(s, index, local)) {
-                Ok(h) => shared.worker_threads.lock().push(h),
-                Err(_) => {
-                    shared.stop_threads();
-                    return Err(BuildError::Thread);
-                }
+            if shared.start_worker(Core::new(index, local)).is_err() {
+                shared.stop_threads();
+                return Err(BuildError::Thread);
             }
         }
         Ok(shared)
+    }
+
+    /// Starts a thread that runs `core` (at build, and when a thread gives its core away).
+    /// Gives the core back if the OS refuses the thread. Joins threads that have exited since
+    /// (threads whose core was given away end once their task returns).
+    pub(crate) fn start_worker(self: &Arc<Self>, core: Box<Core>) -> Result<(), Box<Core>> {
+        let name = format!("{}-{}", self.config.thread_name, core.index());
+        // The closure is dropped unrun if the spawn fails: the core must be recoverable then.
+        let slot = Arc::new(Mutex::new(Some(core)));
+        let (s, theirs) = (Arc::clone(self), Arc::clone(&slot));
+        let spawned = self.spawn_thread(name, move || {
+            let core = theirs.lock().take().expect("core handed over once");
+            drop(theirs);
+            worker::run(s, core);
+        });
+        match spawned {
+            Ok(h) => {
+                let finished = {
+                    let mut threads = self.worker_threads.lock();
+                    threads.push(h);
+                    let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *threads)
+                        .into_iter()
+                        .partition(|h| h.is_finished());
+                    *threads = running;
+                    done
+                };
+                for h in finished {
+                    let _ = h.join();
+                }
+                Ok(())
+            }
+            Err(_) => Err(slot.lock().take().expect("the thread never started")),
+        }
+    }
+
+    /// Queues an entry in the injector and wakes a worker for it.
+    pub(crate) fn push_remote(&self, entry: Notified) {
+        self.injector.push(entry);
+        self.notify_worker();
     }
 
     /// Starts a thread of this runtime with its name, stack size and start/stop hooks.
@@ -208,7 +241,7 @@ impl Shared {
         if blocking {
             self.blocking.submit(self, entry);
         } else {
-            self.schedule(entry, ScheduleKind::Wake);
+            self.schedule(entry, ScheduleKind::Spawn);
         }
         Ok(handle)
     }
@@ -238,6 +271,7 @@ impl Shared {
         // The key goes in the task before anyone else can see it (an abort reads it).
         let key = TimerKey::new(deadline);
         // SAFETY: nobody else has seen the task yet.
+        unsafe { h.as_ref() }.state.set_delayed();
         unsafe { h.as_ref() }
             .ext()
             .timer
@@ -296,10 +330,7 @@ impl Shared {
     fn schedule(&self, entry: Notified, kind: ScheduleKind) {
         match context::current_worker() {
             Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) => w.schedule_local(entry, kind),
-            _ => {
-                self.injector.push(entry);
-                self.notify_worker();
-            }
+            _ => self.push_remote(entry),
         }
     }
 
@@ -358,9 +389,15 @@ impl Shared {
     fn stop_threads(&self) {
         self.exiting.store(true, Ordering::Release);
         self.wake_all_workers();
-        let handles = std::mem::take(&mut *self.worker_threads.lock());
-        for h in handles {
-            let _ = h.join();
+        // A thread may give its core away (and start another) until every task has ended.
+        loop {
+            let handles = std::mem::take(&mut *self.worker_threads.lock());
+            if handles.is_empty() {
+                break;
+            }
+            for h in handles {
+                let _ = h.join();
+            }
         }
         self.blocking.shutdown_and_join();
     }
@@ -392,9 +429,10 @@ impl Shared {
         m
     }
 
-    /// Whether the calling thread is one of this runtime's threads.
+    /// Whether the calling thread is one of this runtime's threads, also from inside a
+    /// `block_on` of another runtime.
     pub(crate) fn is_current(&self) -> bool {
-        context::current_runtime().is_some_and(|r| std::ptr::eq(r, self))
+        context::belongs_to(self)
     }
 }
 
@@ -468,8 +506,7 @@ unsafe fn schedule_entry(s: NonNull<Scheduler>, entry: Notified, kind: ScheduleK
                 Arc::increment_strong_count(raw);
                 Arc::from_raw(raw)
             };
-            guard.injector.push(entry);
-            guard.notify_worker();
+            guard.push_remote(entry);
         }
     }
 }

@@ -1,38 +1,72 @@
-//! A worker thread: its local queue (crossbeam FIFO deque, stealable), a LIFO slot for the task
-//! it just woke or spawned, and its loop: LIFO slot (at most `MAX_LIFO_STREAK` in a row, so two
-//! tasks waking each other cannot starve the queue), local queue, the injector (first every
-//! `INJECTOR_INTERVAL` ticks, so remote spawns are never starved), stealing, then sleeping.
-//! A task that yields goes to the back of the local queue; if that queue held nothing else but
-//! the injector does, the injector is looked at first next time, so a yield lets every other
-//! ready task, remote ones included, run before the yielder again.
+//! A worker: a [`Core`] (the worker's identity and the work it holds) and the thread that
+//! currently owns it.
 //!
-//! A worker that joins a task helps instead of blocking: a join without timeout runs the task
-//! inline if nobody has started it (its own children, so stack depth follows the user's
-//! recursion; a timed join does not, since an inline run cannot be cut short), else runs other
-//! queued work while it waits, up to a nesting depth and stack margin, and otherwise sleeps as
-//! an idle worker that the task's completion or new work wakes.
+//! # The core
+//! A core holds a local queue (crossbeam FIFO deque, stealable through `Shared::stealers`), a
+//! LIFO slot for the task the running task just woke, and the scheduling counters. The loop
+//! takes the LIFO slot (at most `MAX_LIFO_STREAK` in a row, so two tasks waking each other
+//! cannot starve the queue), then the local queue, the injector (first every
+//! `INJECTOR_INTERVAL` ticks, so remote spawns are never starved), stealing, then sleeps.
+//! A task that yields goes to the back of the local queue; if that queue held nothing else but
+//! the injector does, the injector is looked at first next time.
+//!
+//! Where a task goes when scheduled from a worker: a *wake* to the LIFO slot (ping-pong stays
+//! on one core); a *spawn* to the back of the local queue, where other workers can steal it,
+//! and an idle worker is woken, because the spawner may go on to block without a library join
+//! (a condition variable, a Python future) and the child must not wait for it.
+//!
+//! # Cores move between threads
+//! A thread that is about to block while holding a core gives the core away first: to a new
+//! thread started for it (the substitute), with the LIFO slot moved into the stealable queue.
+//! That happens in `block_in_place`, in a nested `block_on`, and in a join that may not run
+//! more tasks on this stack (help depth or stack margin exhausted). The thread then goes on
+//! *coreless*: what it schedules goes to the injector, its joins park like any thread's, and
+//! once the task it was running returns to the bottom of its loop the thread exits. So:
+//! - no runnable task waits behind a blocked thread (everything a core holds moves with it);
+//! - the giver never waits for the substitute (no hand-back);
+//! - a chain of joins of any depth completes with bounded stack per thread: each thread
+//!   recurses until its stack margin, then a fresh thread continues.
+//! Exited threads are joined by the next core hand-off or by `free`.
+//!
+//! # The idle protocol (see `idle.rs`)
+//! A worker's searching role is restored on *every* exit from every wait: a join that slept
+//! as an idle worker and was woken as a searcher leaves the searching set before returning to
+//! the user's task (else every later notify would see "a searcher exists" and wake nobody).
+//! A worker sleeps in the idle set only with an empty LIFO slot and local queue; a thread that
+//! parks outside the idle set holds no core.
+//!
+//! # Joins on a worker
+//! A join without timeout runs the joined task inline if nobody has started it, it is a
+//! run-to-completion task of this runtime, its start time (`spawn_after`) has passed, and the
+//! stack has room (its own children, so stack depth follows the user's recursion; a timed join
+//! does not, since an inline run cannot be cut short). Otherwise the worker runs other queued
+//! work while it waits, up to `MAX_HELP_DEPTH` nested helps and the stack margin, and sleeps
+//! as an idle worker that the task's completion or new work wakes.
 
 use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crossbeam_deque::{Steal, Worker};
 
 use super::Shared;
 use super::context;
-use crate::core::park::Parker;
+use crate::core::park::{self, Parker};
 use crate::core::task::state::Outcome;
 use crate::core::task::{Header, Notified, ScheduleKind, harness, join, waiters};
 
 const INJECTOR_INTERVAL: u32 = 61;
 const MAX_LIFO_STREAK: u32 = 3;
+/// Nested helps (running another task while joining) per thread.
 const MAX_HELP_DEPTH: u32 = 48;
-/// Stack kept free when deciding whether to run another task nested inside a join.
-const STACK_MARGIN: usize = 256 << 10;
+/// Stack kept free when deciding whether to run another task nested inside a join: a quarter
+/// of the stack, between 32 KiB and 256 KiB.
+const STACK_MARGIN_MAX: usize = 256 << 10;
+const STACK_MARGIN_MIN: usize = 32 << 10;
 
-/// Counters a worker updates without read-modify-write (only it writes them).
+/// Counters a worker updates without read-modify-write (only the core's owner writes them).
 #[derive(Default)]
 pub(crate) struct WorkerStats {
     pub(crate) polls: AtomicU64,
@@ -44,8 +78,9 @@ fn bump(c: &AtomicU64) {
     c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
-pub(crate) struct WorkerCtx {
-    pub(crate) shared: Arc<Shared>,
+/// A worker's identity and the work it holds. Owned by exactly one thread at a time (the
+/// fields are plain cells); moved to another thread as a whole (see module docs).
+pub(crate) struct Core {
     index: usize,
     local: Worker<Notified>,
     lifo: Cell<Option<Notified>>,
@@ -53,137 +88,38 @@ pub(crate) struct WorkerCtx {
     /// Set by a yield that found only the injector holding other work.
     injector_first: Cell<bool>,
     tick: Cell<u32>,
+    /// Whether this core counts as searching in the idle protocol.
     searching: Cell<bool>,
     rng: Cell<u64>,
-    help_depth: Cell<u32>,
-    stack_base: usize,
-    parker: Arc<Parker>,
-    /// Set for a substitute worker: it exits when this turns true.
-    stop: Option<Arc<AtomicBool>>,
-    /// True while this worker fires due timers: the tasks they wake queue up in deadline
+    /// True while this core's owner fires due timers: the tasks they wake queue up in deadline
     /// order at the back of the queue instead of displacing each other in the LIFO slot.
     firing_timers: Cell<bool>,
 }
 
-pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Worker<Notified>) {
-    run_loop(shared, index, local, None);
-}
-
-/// Stands in for worker `index` while that worker is inside `block_in_place` (otherwise a
-/// runtime whose workers are all blocked in place would run nothing meanwhile), until `stop`
-/// is set.
-fn run_substitute(shared: Arc<Shared>, index: usize, stop: Arc<AtomicBool>) {
-    run_loop(shared, index, Worker::new_fifo(), Some(stop));
-}
-
-fn run_loop(
-    shared: Arc<Shared>,
-    index: usize,
-    local: Worker<Notified>,
-    stop: Option<Arc<AtomicBool>>,
-) {
-    let base_marker = 0u8;
-    let ctx = WorkerCtx {
-        parker: Arc::clone(&shared.workers[index].parker),
-        shared,
-        index,
-        local,
-        lifo: Cell::new(None),
-        lifo_streak: Cell::new(0),
-        injector_first: Cell::new(false),
-        tick: Cell::new(0),
-        searching: Cell::new(false),
-        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
-        help_depth: Cell::new(0),
-        stack_base: &base_marker as *const u8 as usize,
-        stop,
-        firing_timers: Cell::new(false),
-    };
-    let _rt = context::enter_runtime(&ctx.shared);
-    let _w = context::enter_worker(&ctx);
-    ctx.main_loop();
-    if ctx.stop.is_some() {
-        ctx.hand_off_queued();
-        if ctx.searching.get() {
-            ctx.stop_searching();
-        }
-    } else {
-        ctx.drain();
-    }
-}
-
-impl WorkerCtx {
-    fn stats(&self) -> &WorkerStats {
-        &self.shared.workers[self.index].stats
+impl Core {
+    pub(crate) fn new(index: usize, local: Worker<Notified>) -> Box<Core> {
+        Box::new(Core {
+            index,
+            local,
+            lifo: Cell::new(None),
+            lifo_streak: Cell::new(0),
+            injector_first: Cell::new(false),
+            tick: Cell::new(0),
+            searching: Cell::new(false),
+            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
+            firing_timers: Cell::new(false),
+        })
     }
 
-    fn main_loop(&self) {
-        loop {
-            if self
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(Ordering::Acquire))
-            {
-                return;
-            }
-            if let Some(t) = self.next_task() {
-                self.run_task(t);
-                continue;
-            }
-            if self.shared.exiting.load(Ordering::Acquire) {
-                return;
-            }
-            if let Some(t) = self.search() {
-                self.run_task(t);
-                continue;
-            }
-            self.sleep(None);
-        }
+    pub(crate) fn index(&self) -> usize {
+        self.index
     }
 
-    /// At exit every task is complete, so what is left in the queues is stale entries.
-    fn drain(&self) {
-        drop(self.lifo.take());
-        while let Some(t) = self.local.pop() {
-            drop(t);
-        }
-    }
-
-    fn run_task(&self, t: Notified) {
-        if self.searching.get() {
-            self.stop_searching();
-        }
-        harness::run_counted(t, || bump(&self.stats().polls));
-    }
-
-    fn next_task(&self) -> Option<Notified> {
-        let tick = self.tick.get().wrapping_add(1);
-        self.tick.set(tick);
-        if tick % INJECTOR_INTERVAL == 0 || self.injector_first.replace(false) {
-            self.fire_timers();
-            if let Some(t) = self.pop_injector() {
-                return Some(t);
-            }
-        }
-        if let Some(t) = self.lifo.take() {
-            if self.lifo_streak.get() < MAX_LIFO_STREAK {
-                self.lifo_streak.set(self.lifo_streak.get() + 1);
-                return Some(t);
-            }
-            self.local.push(t);
-        }
-        self.lifo_streak.set(0);
-        self.local.pop().or_else(|| self.pop_injector())
-    }
-
-    fn pop_injector(&self) -> Option<Notified> {
-        loop {
-            match self.shared.injector.steal_batch_and_pop(&self.local) {
-                Steal::Success(t) => return Some(t),
-                Steal::Empty => return None,
-                Steal::Retry => continue,
-            }
-        }
+    fn has_local_work(&self) -> bool {
+        let lifo = self.lifo.take();
+        let has = lifo.is_some();
+        self.lifo.set(lifo);
+        has || !self.local.is_empty()
     }
 
     fn next_rand(&self) -> u64 {
@@ -195,26 +131,162 @@ impl WorkerCtx {
         self.rng.set(x);
         x
     }
+}
+
+/// The per-thread side of a worker: lives on the thread's stack; holds a core or not.
+pub(crate) struct WorkerCtx {
+    pub(crate) shared: Arc<Shared>,
+    /// The core this thread owns (a leaked `Box<Core>`), None once given away.
+    core: Cell<Option<NonNull<Core>>>,
+    help_depth: Cell<u32>,
+    stack_base: usize,
+    /// Above zero while this thread holds a `&Core` across a call that may run user code
+    /// (timer wakes reaching an executor's notify hook, drop functions at exit): the core must
+    /// not be given away then.
+    pinned: Cell<u32>,
+}
+
+/// A worker thread's body: runs `core` until the runtime exits or the core is given away.
+pub(crate) fn run(shared: Arc<Shared>, core: Box<Core>) {
+    let base_marker = 0u8;
+    let ctx = WorkerCtx {
+        shared,
+        core: Cell::new(Some(NonNull::from(Box::leak(core)))),
+        help_depth: Cell::new(0),
+        stack_base: &base_marker as *const u8 as usize,
+        pinned: Cell::new(0),
+    };
+    let _rt = context::enter_runtime(&ctx.shared);
+    let _w = context::enter_worker(&ctx);
+    ctx.main_loop();
+    if let Some(core) = ctx.take_core() {
+        ctx.drain(&core);
+    }
+}
+
+/// Keeps the core from being given away while it lives (see `WorkerCtx::pinned`).
+struct Pin<'a>(&'a WorkerCtx);
+
+impl Drop for Pin<'_> {
+    fn drop(&mut self) {
+        self.0.pinned.set(self.0.pinned.get() - 1);
+    }
+}
+
+impl WorkerCtx {
+    /// The core, if this thread owns one. Never hold the reference across a call that can run
+    /// a task (the core may be given away inside it).
+    fn core(&self) -> Option<&Core> {
+        // SAFETY: the pointer came from Box::leak and is owned by this thread while set; it is
+        // cleared before the core is handed to another thread.
+        self.core.get().map(|p| unsafe { p.as_ref() })
+    }
+
+    fn take_core(&self) -> Option<Box<Core>> {
+        // SAFETY: as in `core`; ownership moves to the caller.
+        self.core
+            .take()
+            .map(|p| unsafe { Box::from_raw(p.as_ptr()) })
+    }
+
+    /// Whether this thread currently owns a core.
+    pub(crate) fn has_core(&self) -> bool {
+        self.core.get().is_some()
+    }
+
+    fn pin(&self) -> Pin<'_> {
+        self.pinned.set(self.pinned.get() + 1);
+        Pin(self)
+    }
+
+    fn stats(&self, core: &Core) -> &WorkerStats {
+        &self.shared.workers[core.index].stats
+    }
+
+    fn main_loop(&self) {
+        loop {
+            let Some(core) = self.core() else { return };
+            if let Some(t) = self.next_task(core) {
+                self.run_task(t);
+                continue;
+            }
+            if self.shared.exiting.load(Ordering::Acquire) {
+                return;
+            }
+            if let Some(t) = self.search(core) {
+                self.run_task(t);
+                continue;
+            }
+            self.sleep(core, None);
+        }
+    }
+
+    /// At exit every task is complete, so what is left in the queues is stale entries.
+    fn drain(&self, core: &Core) {
+        let _pin = self.pin();
+        drop(core.lifo.take());
+        while let Some(t) = core.local.pop() {
+            drop(t);
+        }
+    }
+
+    fn run_task(&self, t: Notified) {
+        let Some(core) = self.core() else {
+            // Only reachable through a bug: keep the task rather than lose it.
+            self.shared.push_remote(t);
+            return;
+        };
+        self.leave_search(core);
+        let stats = self.stats(core);
+        harness::run_counted(t, || bump(&stats.polls));
+    }
+
+    fn next_task(&self, core: &Core) -> Option<Notified> {
+        let tick = core.tick.get().wrapping_add(1);
+        core.tick.set(tick);
+        if tick % INJECTOR_INTERVAL == 0 || core.injector_first.replace(false) {
+            self.fire_timers(core);
+            if let Some(t) = self.pop_injector(core) {
+                return Some(t);
+            }
+        }
+        if let Some(t) = core.lifo.take() {
+            if core.lifo_streak.get() < MAX_LIFO_STREAK {
+                core.lifo_streak.set(core.lifo_streak.get() + 1);
+                return Some(t);
+            }
+            core.local.push(t);
+        }
+        core.lifo_streak.set(0);
+        core.local.pop().or_else(|| self.pop_injector(core))
+    }
+
+    fn pop_injector(&self, core: &Core) -> Option<Notified> {
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&core.local) {
+                Steal::Success(t) => return Some(t),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
 
     /// Steals from the other workers (random start) and the injector, if allowed to search.
-    fn search(&self) -> Option<Notified> {
-        if !self.searching.get() {
-            if !self.shared.idle.try_start_searching() {
-                return None;
-            }
-            self.searching.set(true);
+    fn search(&self, core: &Core) -> Option<Notified> {
+        if !self.shared.idle.enter_search(&core.searching) {
+            return None;
         }
         let n = self.shared.stealers.len();
-        let start = self.next_rand() as usize % n;
+        let start = core.next_rand() as usize % n;
         for i in 0..n {
             let victim = (start + i) % n;
-            if victim == self.index {
+            if victim == core.index {
                 continue;
             }
             loop {
-                match self.shared.stealers[victim].steal_batch_and_pop(&self.local) {
+                match self.shared.stealers[victim].steal_batch_and_pop(&core.local) {
                     Steal::Success(t) => {
-                        bump(&self.stats().steals);
+                        bump(&self.stats(core).steals);
                         return Some(t);
                     }
                     Steal::Empty => break,
@@ -222,66 +294,70 @@ impl WorkerCtx {
                 }
             }
         }
-        self.pop_injector()
+        self.pop_injector(core)
     }
 
-    fn stop_searching(&self) {
-        self.searching.set(false);
-        if self.shared.idle.stop_searching() {
+    /// Leaves the searching set if this core is in it; the last searcher to leave wakes
+    /// another worker, since more work may be waiting.
+    fn leave_search(&self, core: &Core) {
+        if self.shared.idle.leave_search(&core.searching) {
             self.shared.notify_worker();
         }
     }
 
     /// Sleeps as an idle worker until new work (or, for a join, the task's completion, or the
-    /// deadline) wakes it.
-    fn sleep(&self, deadline: Option<Instant>) {
-        // Timers woken here land in this worker's own LIFO slot or queue: never sleep on them.
-        self.fire_timers();
-        if self.has_local_work() {
+    /// deadline) wakes it. Returns at once if the core holds work.
+    fn sleep(&self, core: &Core, deadline: Option<Instant>) {
+        // Timers woken here land in this core's own LIFO slot or queue: never sleep on them.
+        self.fire_timers(core);
+        if core.has_local_work() {
             return;
         }
-        let idle = &self.shared.idle;
-        idle.begin_sleep(self.index, self.searching.replace(false));
-        if self.shared.has_work() || self.shared.exiting.load(Ordering::Acquire) {
-            if !idle.cancel_sleep(self.index) {
-                self.searching.set(true);
-            }
-            return;
-        }
-        bump(&self.stats().parks);
-        // One sleeping worker at a time sleeps only until the earliest timer.
-        let timer_deadline = self.shared.timers.try_become_owner(self.index);
-        let wake_at = match (deadline, timer_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.parker.park(wake_at);
-        if timer_deadline.is_some() {
-            self.shared.timers.release_owner(self.index);
-        }
-        if !idle.cancel_sleep(self.index) {
-            self.searching.set(true);
-        }
-        self.fire_timers();
+        let shared = &self.shared;
+        let parker = &shared.workers[core.index].parker;
+        shared.idle.sleep_as_idle(
+            core.index,
+            &core.searching,
+            || shared.has_work() || shared.exiting.load(Ordering::Acquire),
+            || {
+                bump(&self.stats(core).parks);
+                // One sleeping worker at a time sleeps only until the earliest timer.
+                let timer_deadline = shared.timers.try_become_owner(core.index);
+                let wake_at = match (deadline, timer_deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                parker.park(wake_at);
+                if timer_deadline.is_some() {
+                    shared.timers.release_owner(core.index);
+                }
+            },
+        );
+        self.fire_timers(core);
     }
 
-    /// Queues a task from this worker: a wake or spawn goes to the LIFO slot (the previous
-    /// occupant moves to the queue), a yield to the back of the queue.
+    /// Queues a task from this worker (see module docs for where each kind goes). Without a
+    /// core the task goes to the injector.
     pub(crate) fn schedule_local(&self, t: Notified, kind: ScheduleKind) {
-        let kind = if self.firing_timers.get() {
+        let Some(core) = self.core() else {
+            self.shared.push_remote(t);
+            return;
+        };
+        let kind = if core.firing_timers.get() {
             ScheduleKind::Yield
         } else {
             kind
         };
         match kind {
             ScheduleKind::Yield => {
-                if self.local.is_empty() && !self.shared.injector.is_empty() {
-                    self.injector_first.set(true);
+                if core.local.is_empty() && !self.shared.injector.is_empty() {
+                    core.injector_first.set(true);
                 }
-                self.local.push(t);
+                core.local.push(t);
             }
-            ScheduleKind::Wake => match self.lifo.replace(Some(t)) {
-                Some(prev) => self.local.push(prev),
+            ScheduleKind::Spawn => core.local.push(t),
+            ScheduleKind::Wake => match core.lifo.replace(Some(t)) {
+                Some(prev) => core.local.push(prev),
                 None => return,
             },
         }
@@ -289,70 +365,80 @@ impl WorkerCtx {
         self.shared.notify_worker();
     }
 
-    fn fire_timers(&self) {
-        self.firing_timers.set(true);
+    fn fire_timers(&self, core: &Core) {
+        let _pin = self.pin();
+        core.firing_timers.set(true);
         self.shared.fire_due_timers();
-        self.firing_timers.set(false);
+        core.firing_timers.set(false);
     }
 
-    /// Whether this worker's own LIFO slot or queue holds a task (the slot is not visible to
-    /// the stealers that `Shared::has_work` looks at).
-    fn has_local_work(&self) -> bool {
-        let lifo = self.lifo.take();
-        let has = lifo.is_some();
-        self.lifo.set(lifo);
-        has || !self.local.is_empty()
+    /// Gives this thread's core to a new thread (see module docs). False if there is no core
+    /// to give, it is pinned, or no thread could be started (the core then stays here).
+    fn hand_off_core(&self) -> bool {
+        if self.pinned.get() > 0 {
+            return false;
+        }
+        let Some(core) = self.take_core() else {
+            return false;
+        };
+        // Stealable before the substitute runs: the slot's task must not wait for its start.
+        if let Some(t) = core.lifo.take() {
+            core.local.push(t);
+        }
+        if self.shared.idle.leave_search(&core.searching) {
+            self.shared.notify_worker();
+        }
+        match self.shared.start_worker(core) {
+            Ok(()) => {
+                self.shared.notify_worker();
+                true
+            }
+            Err(core) => {
+                self.core.set(Some(NonNull::from(Box::leak(core))));
+                false
+            }
+        }
     }
 
-    /// Moves everything queued on this worker to the injector.
-    fn hand_off_queued(&self) {
-        if let Some(t) = self.lifo.take() {
+    /// Last resort when a core cannot be given away: moves everything it holds to the
+    /// injector, where any worker finds it, and wakes one.
+    fn release_work(&self, core: &Core) {
+        if let Some(t) = core.lifo.take() {
             self.shared.injector.push(t);
         }
-        while let Some(t) = self.local.pop() {
+        while let Some(t) = core.local.pop() {
             self.shared.injector.push(t);
         }
+        self.leave_search(core);
         self.shared.notify_worker();
     }
 
-    /// Runs `f`, which may block, on this worker's thread: first hands this worker's queued
-    /// tasks to the others and starts a substitute worker thread for the duration, so they are
-    /// not held up even when every worker blocks in place. While `f` runs the thread is not a worker: what it
-    /// spawns goes to the injector and what it joins, it waits for like any other thread.
-    pub(crate) fn block_in_place(&self, f: impl FnOnce()) {
-        self.hand_off_queued();
-        // Always a substitute: other workers may be busy or blocked in place themselves.
-        let substitute = {
-            let stop = Arc::new(AtomicBool::new(false));
-            let (s, st, index) = (Arc::clone(&self.shared), Arc::clone(&stop), self.index);
-            let name = format!("{}-{}", self.shared.config.thread_name, index);
-            self.shared
-                .spawn_thread(name, move || run_substitute(s, index, st))
-                .ok()
-                .map(|h| (stop, h))
-        };
-        struct Resume<'a>(
-            &'a WorkerCtx,
-            Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
-        );
-        impl Drop for Resume<'_> {
-            fn drop(&mut self) {
-                if let Some((stop, handle)) = self.1.take() {
-                    stop.store(true, Ordering::Release);
-                    self.0.parker.unpark();
-                    let _ = handle.join();
-                }
-            }
+    /// Runs `f`, which may block, on this thread after giving the core (and everything it
+    /// holds) to a substitute thread; this thread is coreless from then on (module docs).
+    /// Without a core (already given away, or not inside a task) `f` just runs.
+    pub(crate) fn block_in_place<R>(&self, f: impl FnOnce() -> R) -> R {
+        if self.has_core()
+            && !self.hand_off_core()
+            && let Some(core) = self.core()
+        {
+            // No substitute could be started (or the core is pinned): at least let the other
+            // workers take what this one holds.
+            self.release_work(core);
         }
-        let _resume = Resume(self, substitute);
-        let _not_a_worker = context::suspend_worker();
-        f();
+        f()
     }
 
     fn stack_ok(&self) -> bool {
         let here = 0u8;
         let used = self.stack_base.saturating_sub(&here as *const u8 as usize);
-        used + STACK_MARGIN < self.shared.config.stack_size
+        let size = self.shared.config.stack_size;
+        let margin = (size / 4).clamp(STACK_MARGIN_MIN, STACK_MARGIN_MAX);
+        used + margin < size
+    }
+
+    /// Whether another task may run nested on this thread's stack now.
+    fn may_nest(&self) -> bool {
+        self.help_depth.get() < MAX_HELP_DEPTH && self.stack_ok()
     }
 
     /// Join on this worker (see module docs). `target` is alive (the caller holds the handle).
@@ -368,9 +454,16 @@ impl WorkerCtx {
             self.shared.scheduler_ptr().as_ptr(),
         );
         // Only an unlimited join runs the task inline: a run cannot be cut short, so a timed join
-        // would lose its timeout.
-        if own && deadline.is_none() && !target.is_poll_style() && !target.is_blocking() {
-            harness::try_run_inline(target_ptr, || bump(&self.stats().polls));
+        // would lose its timeout. `try_claim` refuses a task whose start time has not come.
+        if own
+            && deadline.is_none()
+            && !target.is_poll_style()
+            && !target.is_blocking()
+            && self.stack_ok()
+            && let Some(core) = self.core()
+        {
+            let stats = self.stats(core);
+            harness::try_run_inline(target_ptr, || bump(&stats.polls));
         }
         let done = self.help_until(
             &|| join::outcome(target).is_some(),
@@ -383,7 +476,9 @@ impl WorkerCtx {
 
     /// Runs other tasks until `done()` or `deadline`; with nothing to run, sleeps as an idle
     /// worker after `arm` registered this worker's parker with whatever makes `done` true
-    /// (`arm` returns false if it already is; `disarm` undoes it). Returns whether `done()`.
+    /// (`arm` returns false if it already is; `disarm` undoes it). When no more tasks may nest
+    /// on this stack, the core goes to a new thread and this one waits coreless. Returns
+    /// whether `done()`. On every return the core (if still here) has left the searching set.
     pub(crate) fn help_until(
         &self,
         done: &dyn Fn() -> bool,
@@ -391,34 +486,58 @@ impl WorkerCtx {
         disarm: &dyn Fn(&Arc<Parker>),
         deadline: Option<Instant>,
     ) -> bool {
-        loop {
+        let finished = loop {
             if done() {
-                return true;
+                break true;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return false;
+                break false;
             }
-            let can_help = self.help_depth.get() < MAX_HELP_DEPTH && self.stack_ok();
-            if can_help && let Some(t) = self.next_task().or_else(|| self.search()) {
+            let Some(core) = self.core() else {
+                park_until(arm, disarm, deadline);
+                continue;
+            };
+            if !self.may_nest() {
+                if self.hand_off_core() {
+                    continue;
+                }
+                // No thread could be started: park outside the idle set holding nothing.
+                self.release_work(core);
+                let parker = Arc::clone(&self.shared.workers[core.index].parker);
+                if arm(&parker) {
+                    parker.park(deadline);
+                    disarm(&parker);
+                }
+                continue;
+            }
+            if let Some(t) = self.next_task(core).or_else(|| self.search(core)) {
                 self.help_depth.set(self.help_depth.get() + 1);
                 self.run_task(t);
                 self.help_depth.set(self.help_depth.get() - 1);
                 continue;
             }
-            if !arm(&self.parker) {
-                continue;
+            let parker = Arc::clone(&self.shared.workers[core.index].parker);
+            if arm(&parker) {
+                self.sleep(core, deadline);
+                disarm(&parker);
             }
-            if can_help {
-                self.sleep(deadline);
-            } else {
-                // Parking outside the idle set: leave the searching count first, or producers
-                // would keep counting on this worker to find their work.
-                if self.searching.get() {
-                    self.stop_searching();
-                }
-                self.parker.park(deadline);
-            }
-            disarm(&self.parker);
+        };
+        if let Some(core) = self.core() {
+            self.leave_search(core);
         }
+        finished
+    }
+}
+
+/// A plain thread's wait: park on the thread's own parker until `done` is signalled.
+fn park_until(
+    arm: &dyn Fn(&Arc<Parker>) -> bool,
+    disarm: &dyn Fn(&Arc<Parker>),
+    deadline: Option<Instant>,
+) {
+    let parker = park::current();
+    if arm(&parker) {
+        parker.park(deadline);
+        disarm(&parker);
     }
 }

@@ -25,7 +25,10 @@
 //!    dropped; if the task is COMPLETE this pop is the one that releases it. Otherwise the
 //!    worker sets RUNNING and runs it.
 //! 3. **inline claim** (join on a worker of the same runtime): a task neither RUNNING nor
-//!    COMPLETE may be claimed (RUNNING set) and run by the joiner; its queue entry goes stale.
+//!    COMPLETE nor DELAYED may be claimed (RUNNING set) and run by the joiner; its queue entry
+//!    goes stale. DELAYED (a `spawn_after` task whose start timer has not fired) is set before
+//!    the task is published and cleared by the timer's firing, so a join never starts a task
+//!    early.
 //! 4. **poll returns PENDING/YIELD**: if CANCEL_REQUESTED → cancel (rule 7). If YIELD or
 //!    NOTIFIED → clear RUNNING|NOTIFIED and, unless a (stale) entry still exists, set SCHEDULED
 //!    with a new entry (to the back of the queue). Else clear RUNNING: the task is idle.
@@ -188,6 +191,9 @@ pub(crate) struct SchedulerVtable {
 pub(crate) enum ScheduleKind {
     /// Woken: may run next on the waking worker (LIFO slot).
     Wake,
+    /// Newly spawned: stealable at once, and an idle worker is woken for it (the spawner may
+    /// block without the library knowing).
+    Spawn,
     /// Yielded or woken during its own poll: to the back of the queue.
     Yield,
 }
@@ -490,6 +496,11 @@ pub(crate) struct Notified(NonNull<Header>);
 unsafe impl Send for Notified {}
 
 impl Notified {
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: the entry owns a reference.
+        unsafe { self.0.as_ref() }
+    }
+
     pub(crate) unsafe fn from_raw(h: NonNull<Header>) -> Notified {
         Notified(h)
     }

@@ -35,6 +35,11 @@ pub(crate) const KIND_BLOCKING: u64 = 1 << 12;
 /// run or cancel it, so an abort from elsewhere schedules the cancellation instead of doing it.
 pub(crate) const KIND_LOCAL: u64 = 1 << 13;
 
+/// Spawned with a delay and not started yet: its first queue entry waits in a timer, and no
+/// joiner may claim it early (a join never runs a task ahead of its start time). Set before the
+/// task is published, cleared once when the timer fires.
+pub(crate) const DELAYED: u64 = 1 << 14;
+
 const REF_SHIFT: u32 = 16;
 pub(crate) const REF_ONE: u64 = 1 << REF_SHIFT;
 const FLAGS_MASK: u64 = REF_ONE - 1;
@@ -207,13 +212,23 @@ impl State {
     /// and becomes stale. Returns whether RUNNING was claimed.
     pub(crate) fn try_claim(&self) -> bool {
         self.update(|s| {
-            if s.has(RUNNING) || s.has(COMPLETE) {
+            if s.has(RUNNING) || s.has(COMPLETE) || s.has(DELAYED) {
                 (None, false)
             } else {
                 (Some(s.0 | RUNNING), true)
             }
         })
         .1
+    }
+
+    /// Marks a task that nobody else has seen yet as DELAYED.
+    pub(crate) fn set_delayed(&self) {
+        self.0.fetch_or(DELAYED, Ordering::Relaxed);
+    }
+
+    /// The task's start timer fired: it may be claimed from now on.
+    pub(crate) fn clear_delayed(&self) {
+        self.0.fetch_and(!DELAYED, Ordering::AcqRel);
     }
 
     /// After a poll that returned PENDING (`yielded == false`) or YIELD.

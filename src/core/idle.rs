@@ -10,6 +10,15 @@
 //!   read sees the sleeper, or the sleeper's re-check sees the task.
 //! - A searching worker that finds work stops searching; if it was the last searcher it wakes
 //!   another sleeper, so a burst of work spreads over the idle workers one at a time.
+//! - A worker's role (its own `searching` cell) is restored on every exit from every wait: a
+//!   worker woken from [`Idle::sleep_as_idle`] may come back counted as searching, and it must
+//!   [`Idle::leave_search`] before it does anything but look for work (in particular before a
+//!   join returns to the user's task), or producers would count on it to find their work.
+//!
+//! The worker loop (`worker.rs`) uses only the role functions below; the loom models in
+//! `core::tests::loom_worker` drive the same functions in the same order.
+
+use std::cell::Cell;
 
 use crate::core::sync::{AtomicUsize, Mutex, Ordering, fence};
 
@@ -52,7 +61,7 @@ impl Idle {
     }
 
     /// A worker with nothing to do asks to search; at most half the workers search at once.
-    pub(crate) fn try_start_searching(&self) -> bool {
+    fn try_start_searching(&self) -> bool {
         let s = self.state.load(Ordering::SeqCst);
         if 2 * (s & SEARCH_MASK) >= self.workers.max(2) {
             return false;
@@ -63,15 +72,53 @@ impl Idle {
 
     /// A searching worker found work. Returns true if it was the last searcher (then the caller
     /// notifies another worker, since more work may be waiting).
-    pub(crate) fn stop_searching(&self) -> bool {
+    fn stop_searching(&self) -> bool {
         let prev = self.state.fetch_sub(SEARCH_ONE, Ordering::SeqCst);
         debug_assert!(prev & SEARCH_MASK >= 1);
         prev & SEARCH_MASK == 1
     }
 
+    /// Makes the caller (whose role is `searching`) a searcher if it is not one already and
+    /// fewer than half the workers search. Returns whether it is now searching.
+    pub(crate) fn enter_search(&self, searching: &Cell<bool>) -> bool {
+        if searching.get() {
+            return true;
+        }
+        if !self.try_start_searching() {
+            return false;
+        }
+        searching.set(true);
+        true
+    }
+
+    /// Leaves the searching set if the caller is in it. Returns true if the caller was the last
+    /// searcher: it must then notify another worker (more work may be waiting).
+    pub(crate) fn leave_search(&self, searching: &Cell<bool>) -> bool {
+        searching.replace(false) && self.stop_searching()
+    }
+
+    /// Sleeps as idle worker `idx`: registers as a sleeper (leaving the searching set), runs
+    /// `recheck` (true: work appeared, do not park), else `park`. On return `searching` says
+    /// whether a producer took this worker off the list as a searcher.
+    pub(crate) fn sleep_as_idle(
+        &self,
+        idx: usize,
+        searching: &Cell<bool>,
+        recheck: impl FnOnce() -> bool,
+        park: impl FnOnce(),
+    ) {
+        self.begin_sleep(idx, searching.replace(false));
+        if !recheck() {
+            park();
+        }
+        if !self.cancel_sleep(idx) {
+            searching.set(true);
+        }
+    }
+
     /// Registers `idx` as a sleeper (leaving the searching set if `searching`). The caller must
     /// re-check all queues after this, then park or call [`cancel_sleep`](Self::cancel_sleep).
-    pub(crate) fn begin_sleep(&self, idx: usize, searching: bool) {
+    fn begin_sleep(&self, idx: usize, searching: bool) {
         let mut sleepers = self.sleepers.lock();
         sleepers.push(idx);
         let delta = if searching {
@@ -86,7 +133,7 @@ impl Idle {
 
     /// Leaves the sleeper list. Returns false if a producer already took the worker off it (it
     /// was then counted as searching, and the caller must behave as a searcher).
-    pub(crate) fn cancel_sleep(&self, idx: usize) -> bool {
+    fn cancel_sleep(&self, idx: usize) -> bool {
         let mut sleepers = self.sleepers.lock();
         match sleepers.iter().position(|&i| i == idx) {
             Some(pos) => {
