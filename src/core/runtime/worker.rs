@@ -26,6 +26,7 @@
 //! - the giver never waits for the substitute (no hand-back);
 //! - a chain of joins of any depth completes with bounded stack per thread: each thread
 //!   recurses until its stack margin, then a fresh thread continues.
+//!
 //! Exited threads are joined by the next core hand-off or by `free`.
 //!
 //! # The idle protocol (see `idle.rs`)
