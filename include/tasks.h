@@ -292,7 +292,7 @@ tasks_status tasks_block_in_place(void (*func)(void *arg),
 tasks_builder *tasks_builder_new(void);
 
 /*
- Number of worker threads (>= 1, else TASKS_ERR_INVALID).
+ Number of worker threads: 1 to 16384, else TASKS_ERR_INVALID (the builder is unchanged).
  */
 tasks_status tasks_builder_worker_threads(tasks_builder *b, size_t n);
 
@@ -313,7 +313,8 @@ tasks_status tasks_builder_blocking_keep_alive(tasks_builder *b, uint64_t ns);
 tasks_status tasks_builder_thread_name(tasks_builder *b, const char *prefix);
 
 /*
- Stack size of every thread the runtime starts, in bytes (>= 64 KiB, else TASKS_ERR_INVALID).
+ Stack size of every thread the runtime starts, in bytes: 64 KiB to 1 GiB, else
+ TASKS_ERR_INVALID (the builder is unchanged).
  */
 tasks_status tasks_builder_thread_stack_size(tasks_builder *b, size_t bytes);
 
@@ -332,7 +333,8 @@ tasks_status tasks_builder_on_thread_stop(tasks_builder *b, void (*func)(void *d
 /*
  Builds a runtime from the settings (the builder stays usable and is still freed by you) and
  starts its workers. On success `*out` receives it; free it with tasks_runtime_free.
- Returns TASKS_ERR_NULL, TASKS_ERR_THREAD.
+ Returns TASKS_ERR_NULL, TASKS_ERR_THREAD (the OS refused a thread), TASKS_ERR_NO_MEMORY (no
+ memory for a thread's stack); nothing is left running on error.
  */
 tasks_status tasks_builder_build(const tasks_builder *b, tasks_runtime **out);
 
@@ -361,13 +363,15 @@ uint64_t tasks_context_id(const tasks_context *cx);
 tasks_status tasks_context_sleep(tasks_context *cx, uint64_t delay_ns);
 
 /*
- The id of the task running on the calling thread; 0 outside a task.
+ The id of the task running on the calling thread; 0 outside a task. Inside a task's
+ drop_arg and task-local destructors it is that task's id (whoever completed or aborted it);
+ inside drop_output it is 0.
  */
 uint64_t tasks_current_id(void);
 
 /*
- The name of the running task; NULL if unnamed or outside a task. Borrowed: valid while the
- task runs.
+ The name of the running task; NULL if unnamed, outside a task, or inside the task's own
+ drop_arg or task-local destructors. Borrowed: valid while the task runs.
  */
 const char *tasks_current_name(void);
 
@@ -423,10 +427,12 @@ size_t tasks_executor_len(const tasks_executor *ex);
 
 /*
  On the owning thread: cancels the tasks left (their drop_arg runs here; their joiners see
- TASKS_CANCELLED) and frees the executor. Called from another thread it does nothing (the
- executor stays valid). NULL is ignored.
+ TASKS_CANCELLED) and frees the executor; returns TASKS_OK. Refused, with the executor left
+ valid and unchanged: TASKS_ERR_WRONG_THREAD from another thread, TASKS_ERR_WOULD_DEADLOCK
+ from inside tasks_executor_run of this executor (one of its own tasks, or their drop
+ functions). NULL is ignored (TASKS_OK).
  */
-void tasks_executor_free(tasks_executor *ex);
+tasks_status tasks_executor_free(tasks_executor *ex);
 
 /*
  Waits up to `timeout_ns` for the task to end. Returns TASKS_OK or TASKS_FAILED with
@@ -436,8 +442,11 @@ void tasks_executor_free(tasks_executor *ex);
  On a worker thread the join runs other tasks while it waits (fork-join never deadlocks,
  even with one worker): a join without timeout (TASKS_FOREVER) of a run-to-completion task
  of the same runtime that no thread has started yet runs that task right there, like a
- function call. Elsewhere the join parks. A task joining itself gets
- TASKS_ERR_WOULD_DEADLOCK.
+ function call. Elsewhere the join parks. Returns TASKS_ERR_WOULD_DEADLOCK at once, taking
+ nothing, when the wait could never end: a task joining itself (also from its own drop_arg
+ or task-local destructors), or a thread joining an unfinished task of a local executor (or
+ block_on) that it owns itself, such as an executor task joining a sibling (only this
+ thread can run it). With a 0 timeout those return TASKS_PENDING as usual.
  */
 tasks_status tasks_join_handle_join(tasks_join_handle *h, uint64_t timeout_ns, void **output);
 
@@ -565,13 +574,14 @@ void *tasks_local_key_get(const tasks_local_key *k);
 /*
  Creates a runtime with default settings (see tasks_builder_new) and starts its workers.
  On success `*out` receives it; free it with tasks_runtime_free.
- Returns TASKS_ERR_NULL, TASKS_ERR_THREAD.
+ Returns TASKS_ERR_NULL, TASKS_ERR_THREAD, TASKS_ERR_NO_MEMORY.
  */
 tasks_status tasks_runtime_new(tasks_runtime **out);
 
 /*
  The process-wide runtime, created on first use (TASKS_WORKER_THREADS or the number of CPUs
- workers) and never freed. Borrowed: do not free it (tasks_runtime_free and
+ workers) and never freed. In a child process after fork() a new default runtime is created
+ on first use (the parent's has no threads there). Borrowed: do not free it (tasks_runtime_free and
  tasks_runtime_shutdown return TASKS_ERR_INVALID for it). NULL only if its threads could not
  be started.
  */
@@ -594,8 +604,12 @@ tasks_status tasks_runtime_shutdown(tasks_runtime *rt, uint64_t timeout_ns);
  stay valid (they report TASKS_CANCELLED for what never finished) and must still be freed.
  After it returns, every task's drop_arg has run exactly once and every output nobody can
  take any more has been dropped.
- Returns TASKS_ERR_NULL, TASKS_ERR_WOULD_DEADLOCK (called from one of its own threads; nothing
- is freed), TASKS_ERR_INVALID (the default runtime).
+ Returns TASKS_ERR_NULL, TASKS_ERR_WOULD_DEADLOCK (called from one of its own threads, also
+ from inside a tasks_block_on of another runtime run by one of them; nothing is freed),
+ TASKS_ERR_INVALID (the default runtime).
+ After fork(), in the child: a runtime created before the fork behaves as shut down
+ (spawns return TASKS_ERR_SHUTDOWN); free returns TASKS_OK at once and leaves its tasks
+ alone (they belong to the parent: they never run and are never dropped in the child).
  */
 tasks_status tasks_runtime_free(tasks_runtime *rt);
 

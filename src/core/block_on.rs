@@ -44,7 +44,7 @@ fn drive<B: Body>(rt: &Arc<Shared>, body: B) -> Result<(Outcome, *mut ()), (Bloc
         Some(Arc::new(move || unparker.unpark())),
     );
     // The runtime's shutdown cancels this task too; refused once it has begun.
-    if !rt.register_block_on(&sched) {
+    if rt.is_forked() || !rt.register_block_on(&sched) {
         return Err((BlockOnError::Shutdown, body));
     }
     let _rt = context::enter_runtime(rt);

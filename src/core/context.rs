@@ -13,17 +13,38 @@ use crate::core::sync::thread_local;
 use crate::core::task::Header;
 
 thread_local! {
-    static CURRENT_TASK: Cell<Option<NonNull<Header>>> = Cell::new(None);
+    /// The task whose code this thread runs, and whether its body is alive (false while its
+    /// drop functions run: `drop_arg` and task-local destructors see their own task as current,
+    /// but its name, which lives in the body, is gone).
+    static CURRENT_TASK: Cell<(Option<NonNull<Header>>, bool)> = Cell::new((None, false));
 }
 
 /// Restores the previously running task when dropped.
 pub(crate) struct TaskGuard {
-    prev: Option<NonNull<Header>>,
+    prev: (Option<NonNull<Header>>, bool),
 }
 
+fn enter(now: (Option<NonNull<Header>>, bool)) -> TaskGuard {
+    TaskGuard {
+        prev: CURRENT_TASK.with(|c| c.replace(now)),
+    }
+}
+
+/// The task is polled on this thread until the guard drops.
 pub(crate) fn enter_task(header: NonNull<Header>) -> TaskGuard {
-    let prev = CURRENT_TASK.with(|c| c.replace(Some(header)));
-    TaskGuard { prev }
+    enter((Some(header), true))
+}
+
+/// The task's body and task-local values are being destroyed on this thread: it is the
+/// current task (never the task that happened to complete or abort it), without a body.
+pub(crate) fn enter_dropping(header: NonNull<Header>) -> TaskGuard {
+    enter((Some(header), false))
+}
+
+/// No task is current until the guard drops (an output is dropped: it belongs to no running
+/// task).
+pub(crate) fn enter_no_task() -> TaskGuard {
+    enter((None, false))
 }
 
 impl Drop for TaskGuard {
@@ -32,8 +53,16 @@ impl Drop for TaskGuard {
     }
 }
 
-/// The task the calling thread is running. The header stays valid while that task runs on
-/// this thread (its runner holds a reference).
+/// The task the calling thread is running (or destroying). The header stays valid while that
+/// task runs on this thread (its runner holds a reference).
 pub(crate) fn current_task() -> Option<NonNull<Header>> {
-    CURRENT_TASK.with(|c| c.get())
+    CURRENT_TASK.with(|c| c.get().0)
+}
+
+/// The current task if its body is alive (it is being polled, not destroyed).
+pub(crate) fn current_task_with_body() -> Option<NonNull<Header>> {
+    match CURRENT_TASK.with(|c| c.get()) {
+        (Some(h), true) => Some(h),
+        _ => None,
+    }
 }

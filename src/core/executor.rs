@@ -44,19 +44,19 @@ impl Executor {
         self.sched.unfinished()
     }
 
-    pub(crate) fn is_owner(&self) -> bool {
-        self.sched.is_owner()
-    }
-
-    /// On the owning thread: cancels what is left and waits until every task is released.
-    pub(crate) fn close(self) -> Result<(), (LocalError, Executor)> {
+    /// On the owning thread: cancels what is left and waits until every task is released;
+    /// the executor may then be dropped. Refused, with nothing changed, from another thread
+    /// (`WrongThread`) or from inside its own `run` (`WouldDeadlock`: one of its tasks).
+    pub(crate) fn close(&self) -> Result<(), LocalError> {
         if !self.sched.is_owner() {
-            return Err((LocalError::WrongThread, self));
+            return Err(LocalError::WrongThread);
         }
         let closing = Arc::clone(&self.closing);
+        let hook = self.sched.take_ready_hook();
         self.sched
             .set_ready_hook(Some(Arc::new(move || closing.unpark())));
-        self.sched.close(&self.closing).expect("owner thread");
-        Ok(())
+        self.sched.close(&self.closing).inspect_err(|_| {
+            self.sched.set_ready_hook(hook);
+        })
     }
 }

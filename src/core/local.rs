@@ -16,7 +16,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::thread::ThreadId;
 
-use crate::core::sync::Mutex;
+use crate::core::sync::{AtomicUsize, Mutex, Ordering};
 use crate::core::task::owned::OwnedTasks;
 use crate::core::task::state::Outcome;
 use crate::core::task::{
@@ -37,7 +37,9 @@ fn host_add_timer(host: &TimerHost, key: TimerKey, target: TimerTarget) {
 }
 #[cfg(loom)]
 fn host_add_timer(host: &TimerHost, key: TimerKey, target: TimerTarget) {
-    let _ = host.insert(key, target);
+    if let crate::core::timer::InsertOutcome::Refused(target) = host.insert(key, target) {
+        drop(target);
+    }
 }
 
 #[cfg(not(loom))]
@@ -47,6 +49,26 @@ fn host_cancel_timer(host: &TimerHost, key: TimerKey) -> Option<TimerTarget> {
 #[cfg(loom)]
 fn host_cancel_timer(host: &TimerHost, key: TimerKey) -> Option<TimerTarget> {
     host.cancel(key)
+}
+
+// loom's thread_local! (used under --cfg loom) takes no `const { }` initialisers.
+#[allow(clippy::missing_const_for_thread_local)]
+mod owned_here {
+    crate::core::sync::thread_local! {
+        /// Addresses of the local schedulers the calling thread owns (registered at creation,
+    /// removed by `close`). Only compared, never dereferenced.
+        pub(super) static OWNED_HERE: std::cell::RefCell<Vec<usize>> =
+            std::cell::RefCell::new(Vec::new());
+    }
+}
+use owned_here::OWNED_HERE;
+
+/// Whether `header` is an unfinished task that only the calling thread can run (a task of a
+/// local scheduler this thread owns): blocking this thread until it ends would never end.
+pub(crate) fn runs_only_here(header: &Header) -> bool {
+    header.is_thread_bound()
+        && header.state.load().outcome().is_none()
+        && OWNED_HERE.with(|o| o.borrow().contains(&(header.scheduler.as_ptr() as usize)))
 }
 
 /// Called when the queue becomes non-empty; may run on any thread.
@@ -61,6 +83,36 @@ pub(crate) struct LocalScheduler {
     pub(crate) owned: OwnedTasks,
     ready: Mutex<Option<ReadyHook>>,
     timers: Option<Arc<TimerHost>>,
+    /// Calls of `run`/`close` in progress on the owner thread: a `close` from inside one of
+    /// them (a task of this scheduler freeing it) would wait for itself.
+    active: AtomicUsize,
+}
+
+impl Drop for LocalScheduler {
+    fn drop(&mut self) {
+        // Normally `close` has removed it already; a scheduler dropped unclosed (a refused
+        // block_on) is removed here, on its owner thread.
+        if self.is_owner() {
+            let me = self as *const LocalScheduler as usize;
+            let _ = OWNED_HERE.try_with(|o| o.borrow_mut().retain(|&a| a != me));
+        }
+    }
+}
+
+/// Counts an owner-thread call in progress (see `LocalScheduler::active`).
+struct Active<'a>(&'a AtomicUsize);
+
+impl<'a> Active<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Active<'a> {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Active(counter)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 static VTABLE: SchedulerVtable = SchedulerVtable {
@@ -116,6 +168,8 @@ unsafe fn cancel_timer(s: NonNull<Scheduler>, key: TimerKey) -> Option<TimerTarg
 pub(crate) enum LocalError {
     WrongThread,
     Shutdown,
+    /// `close` from inside the scheduler's own `run` or `close` (one of its tasks).
+    WouldDeadlock,
 }
 
 impl LocalScheduler {
@@ -124,14 +178,17 @@ impl LocalScheduler {
         timers: Option<Arc<TimerHost>>,
         ready: Option<ReadyHook>,
     ) -> Arc<LocalScheduler> {
-        Arc::new(LocalScheduler {
+        let sched = Arc::new(LocalScheduler {
             scheduler: Scheduler { vtable: &VTABLE },
             owner: std::thread::current().id(),
             queue: Mutex::new(VecDeque::new()),
             owned: OwnedTasks::new(1),
             ready: Mutex::new(ready),
             timers,
-        })
+            active: AtomicUsize::new(0),
+        });
+        OWNED_HERE.with(|o| o.borrow_mut().push(Arc::as_ptr(&sched) as usize));
+        sched
     }
 
     pub(crate) fn is_owner(&self) -> bool {
@@ -140,6 +197,10 @@ impl LocalScheduler {
 
     pub(crate) fn set_ready_hook(&self, hook: Option<ReadyHook>) {
         *self.ready.lock() = hook;
+    }
+
+    pub(crate) fn take_ready_hook(&self) -> Option<ReadyHook> {
+        self.ready.lock().take()
     }
 
     fn push(&self, entry: Notified) {
@@ -200,6 +261,7 @@ impl LocalScheduler {
         if !self.is_owner() {
             return Err(LocalError::WrongThread);
         }
+        let _active = Active::enter(&self.active);
         let mut polled = 0;
         for _ in 0..max {
             let Some(entry) = self.pop() else { break };
@@ -210,10 +272,13 @@ impl LocalScheduler {
         Ok(polled)
     }
 
-    /// Tasks spawned and not yet finished.
+    /// Tasks spawned and not yet finished (never more than were spawned: see
+    /// `OwnedTasks::counts`).
     pub(crate) fn unfinished(&self) -> usize {
         let c = self.owned.counts();
-        (c.spawned - c.completed - c.failed - c.cancelled) as usize
+        let finished = c.completed + c.failed + c.cancelled;
+        debug_assert!(finished <= c.spawned);
+        c.spawned.saturating_sub(finished) as usize
     }
 
     /// On the owning thread: refuses further spawns, cancels every task left (here, now), and
@@ -223,6 +288,12 @@ impl LocalScheduler {
         if !self.is_owner() {
             return Err(LocalError::WrongThread);
         }
+        if self.active.load(Ordering::Relaxed) > 0 {
+            return Err(LocalError::WouldDeadlock);
+        }
+        let _active = Active::enter(&self.active);
+        let me = self as *const LocalScheduler as usize;
+        OWNED_HERE.with(|o| o.borrow_mut().retain(|&a| a != me));
         for task in self.owned.close_and_collect() {
             harness::cancel_now(task.ptr());
         }

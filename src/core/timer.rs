@@ -11,6 +11,11 @@
 //! lowers `next` and then reads `owner`; a worker becoming owner sets `owner` and then reads
 //! `next` (both SeqCst). Either the inserter sees the owner (and unparks it) or the owner sees
 //! the new deadline.
+//!
+//! Shutdown rule: `drain` closes the driver under the entries lock; an insert after that is
+//! refused and its target handed back to the caller to drop (a delayed task's start entry is
+//! then discarded at once: the task, already cancelled by the shutdown, is released instead of
+//! waiting for a deadline no worker will fire).
 
 use std::collections::BTreeMap;
 use std::task::Waker;
@@ -43,11 +48,18 @@ pub(crate) enum TimerTarget {
     Start(Notified),
 }
 
+#[derive(Default)]
+struct Entries {
+    map: BTreeMap<TimerKey, TimerTarget>,
+    /// Set by `drain` (shutdown): no insert succeeds afterwards.
+    closed: bool,
+}
+
 const NO_OWNER: usize = usize::MAX;
 const NONE: u64 = u64::MAX;
 
 pub(crate) struct TimerDriver {
-    entries: Mutex<BTreeMap<TimerKey, TimerTarget>>,
+    entries: Mutex<Entries>,
     /// Earliest deadline, in nanoseconds after `base`; NONE if there is none.
     next: AtomicU64,
     /// The worker sleeping until `next`, if any.
@@ -63,12 +75,15 @@ pub(crate) enum InsertOutcome {
     UnparkOwner(usize),
     /// The new earliest deadline and nobody sleeps on timers: wake a worker to become owner.
     WakeAWorker,
+    /// The driver is closed (shutdown drained it): the target comes back, for the caller to
+    /// drop.
+    Refused(TimerTarget),
 }
 
 impl TimerDriver {
     pub(crate) fn new() -> TimerDriver {
         TimerDriver {
-            entries: Mutex::new(BTreeMap::new()),
+            entries: Mutex::new(Entries::default()),
             next: AtomicU64::new(NONE),
             owner: AtomicUsize::new(NO_OWNER),
             base: Instant::now(),
@@ -84,8 +99,11 @@ impl TimerDriver {
         let deadline = key.deadline;
         let earliest = {
             let mut entries = self.entries.lock();
-            entries.insert(key, target);
-            let first = *entries.keys().next().expect("just inserted");
+            if entries.closed {
+                return InsertOutcome::Refused(target);
+            }
+            entries.map.insert(key, target);
+            let first = *entries.map.keys().next().expect("just inserted");
             first == key
         };
         if !earliest {
@@ -102,8 +120,9 @@ impl TimerDriver {
     /// Removes a pending timer; returns its target (None if it fired or was removed already).
     pub(crate) fn cancel(&self, key: TimerKey) -> Option<TimerTarget> {
         let mut entries = self.entries.lock();
-        let target = entries.remove(&key)?;
+        let target = entries.map.remove(&key)?;
         let next = entries
+            .map
             .keys()
             .next()
             .map_or(NONE, |k| self.to_nanos(k.deadline));
@@ -126,13 +145,14 @@ impl TimerDriver {
     pub(crate) fn take_expired(&self, now: Instant) -> Vec<TimerTarget> {
         let mut entries = self.entries.lock();
         let mut due = Vec::new();
-        while let Some(entry) = entries.first_entry() {
+        while let Some(entry) = entries.map.first_entry() {
             if entry.key().deadline > now {
                 break;
             }
             due.push(entry.remove());
         }
         let next = entries
+            .map
             .keys()
             .next()
             .map_or(NONE, |k| self.to_nanos(k.deadline));
@@ -175,11 +195,12 @@ impl TimerDriver {
             .compare_exchange(worker, NO_OWNER, Ordering::SeqCst, Ordering::SeqCst);
     }
 
-    /// Removes every entry (shutdown).
+    /// Removes every entry and closes the driver: later inserts are refused (shutdown).
     pub(crate) fn drain(&self) -> Vec<TimerTarget> {
         let mut entries = self.entries.lock();
+        entries.closed = true;
         self.next.store(NONE, Ordering::SeqCst);
-        std::mem::take(&mut *entries).into_values().collect()
+        std::mem::take(&mut entries.map).into_values().collect()
     }
 }
 

@@ -46,6 +46,7 @@ pub unsafe extern "C" fn tasks_block_on(
             Ok((outcome, out)) => {
                 if output.is_null() {
                     if let (Some(d), false) = (drop_output, out.is_null()) {
+                        let _current = crate::core::context::enter_no_task();
                         // SAFETY: the user's drop function for their task's output.
                         unsafe { d(out.cast()) };
                     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::runtime::tasks_runtime;
 use super::{boundary, null_check, tasks_status};
-use crate::core::runtime::config::ThreadHook;
+use crate::core::runtime::config::{
+    MAX_STACK_SIZE, MAX_WORKER_THREADS, MIN_STACK_SIZE, ThreadHook,
+};
 use crate::core::runtime::{Config, Shared};
 
 /// Settings for a new runtime. Defaults: workers = number of CPUs (or TASKS_WORKER_THREADS),
@@ -14,9 +16,6 @@ use crate::core::runtime::{Config, Shared};
 pub struct tasks_builder {
     _private: [u8; 0],
 }
-
-/// Smallest accepted thread stack size.
-const MIN_STACK: usize = 64 << 10;
 
 unsafe fn config<'a>(b: *mut tasks_builder) -> &'a mut Config {
     // SAFETY: a live builder is a boxed Config.
@@ -29,7 +28,7 @@ pub extern "C" fn tasks_builder_new() -> *mut tasks_builder {
     boundary(|| Box::into_raw(Box::new(Config::default())).cast())
 }
 
-/// Number of worker threads (>= 1, else TASKS_ERR_INVALID).
+/// Number of worker threads: 1 to 16384, else TASKS_ERR_INVALID (the builder is unchanged).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_builder_worker_threads(
     b: *mut tasks_builder,
@@ -37,7 +36,7 @@ pub unsafe extern "C" fn tasks_builder_worker_threads(
 ) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; b);
-        if n == 0 {
+        if n == 0 || n > MAX_WORKER_THREADS {
             return tasks_status::TASKS_ERR_INVALID;
         }
         // SAFETY: a live builder.
@@ -98,7 +97,8 @@ pub unsafe extern "C" fn tasks_builder_thread_name(
     })
 }
 
-/// Stack size of every thread the runtime starts, in bytes (>= 64 KiB, else TASKS_ERR_INVALID).
+/// Stack size of every thread the runtime starts, in bytes: 64 KiB to 1 GiB, else
+/// TASKS_ERR_INVALID (the builder is unchanged).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_builder_thread_stack_size(
     b: *mut tasks_builder,
@@ -106,7 +106,7 @@ pub unsafe extern "C" fn tasks_builder_thread_stack_size(
 ) -> tasks_status {
     boundary(|| {
         null_check!(tasks_status::TASKS_ERR_NULL; b);
-        if bytes < MIN_STACK {
+        if !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&bytes) {
             return tasks_status::TASKS_ERR_INVALID;
         }
         // SAFETY: a live builder.
@@ -176,7 +176,8 @@ pub unsafe extern "C" fn tasks_builder_on_thread_stop(
 
 /// Builds a runtime from the settings (the builder stays usable and is still freed by you) and
 /// starts its workers. On success `*out` receives it; free it with tasks_runtime_free.
-/// Returns TASKS_ERR_NULL, TASKS_ERR_THREAD.
+/// Returns TASKS_ERR_NULL, TASKS_ERR_THREAD (the OS refused a thread), TASKS_ERR_NO_MEMORY (no
+/// memory for a thread's stack); nothing is left running on error.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_builder_build(
     b: *const tasks_builder,
@@ -192,7 +193,7 @@ pub unsafe extern "C" fn tasks_builder_build(
                 unsafe { *out = Arc::into_raw(shared).cast_mut().cast() };
                 tasks_status::TASKS_OK
             }
-            Err(_) => tasks_status::TASKS_ERR_THREAD,
+            Err(e) => e.into(),
         }
     })
 }

@@ -146,21 +146,24 @@ pub unsafe extern "C" fn tasks_executor_len(ex: *const tasks_executor) -> usize 
 }
 
 /// On the owning thread: cancels the tasks left (their drop_arg runs here; their joiners see
-/// TASKS_CANCELLED) and frees the executor. Called from another thread it does nothing (the
-/// executor stays valid). NULL is ignored.
+/// TASKS_CANCELLED) and frees the executor; returns TASKS_OK. Refused, with the executor left
+/// valid and unchanged: TASKS_ERR_WRONG_THREAD from another thread, TASKS_ERR_WOULD_DEADLOCK
+/// from inside tasks_executor_run of this executor (one of its own tasks, or their drop
+/// functions). NULL is ignored (TASKS_OK).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_executor_free(ex: *mut tasks_executor) {
+pub unsafe extern "C" fn tasks_executor_free(ex: *mut tasks_executor) -> tasks_status {
     boundary(|| {
-        null_check!(ex);
+        null_check!(tasks_status::TASKS_OK; ex);
         // SAFETY: a live executor.
-        if !unsafe { executor(ex) }.is_owner() {
-            return;
-        }
-        // SAFETY: the owner gives it up.
-        let boxed = unsafe { Box::from_raw(ex.cast::<Executor>()) };
-        if let Err((LocalError::WrongThread, ex)) = boxed.close() {
-            // Checked above; keep it alive rather than free it from a wrong thread.
-            std::mem::forget(ex);
+        match unsafe { executor(ex) }.close() {
+            Ok(()) => {
+                // SAFETY: closed by its owner: nothing refers to it any more.
+                drop(unsafe { Box::from_raw(ex.cast::<Executor>()) });
+                tasks_status::TASKS_OK
+            }
+            Err(LocalError::WrongThread) => tasks_status::TASKS_ERR_WRONG_THREAD,
+            Err(LocalError::WouldDeadlock) => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
+            Err(LocalError::Shutdown) => tasks_status::TASKS_ERR_INVALID,
         }
     })
 }

@@ -7,6 +7,7 @@ use super::abort_handle::tasks_abort_handle;
 use super::body::{context_of, tasks_context};
 use super::{boundary, deadline_after, null_check, tasks_status};
 use crate::core::context::current_task;
+use crate::core::local::runs_only_here;
 use crate::core::runtime::join_task;
 use crate::core::task::state::{COMPLETE, Outcome};
 use crate::core::task::{Header, TaskRef, harness, join};
@@ -65,8 +66,11 @@ fn is_current_task(task: &Header) -> bool {
 /// On a worker thread the join runs other tasks while it waits (fork-join never deadlocks,
 /// even with one worker): a join without timeout (TASKS_FOREVER) of a run-to-completion task
 /// of the same runtime that no thread has started yet runs that task right there, like a
-/// function call. Elsewhere the join parks. A task joining itself gets
-/// TASKS_ERR_WOULD_DEADLOCK.
+/// function call. Elsewhere the join parks. Returns TASKS_ERR_WOULD_DEADLOCK at once, taking
+/// nothing, when the wait could never end: a task joining itself (also from its own drop_arg
+/// or task-local destructors), or a thread joining an unfinished task of a local executor (or
+/// block_on) that it owns itself, such as an executor task joining a sibling (only this
+/// thread can run it). With a 0 timeout those return TASKS_PENDING as usual.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_handle_join(
     h: *mut tasks_join_handle,
@@ -85,6 +89,11 @@ pub unsafe extern "C" fn tasks_join_handle_join(
         }
         if timeout_ns == 0 {
             return tasks_status::TASKS_PENDING;
+        }
+        if runs_only_here(task) {
+            // A task of a local executor (or block_on) owned by this thread: only this thread
+            // can run it, and it would be blocked here.
+            return tasks_status::TASKS_ERR_WOULD_DEADLOCK;
         }
         match join_task(task_ptr(h), deadline_after(timeout_ns)) {
             Some(o) => deliver(task_ptr(h), o, output),

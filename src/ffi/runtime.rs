@@ -31,7 +31,7 @@ pub(crate) fn resolve(rt: *mut tasks_runtime) -> Option<ManuallyDrop<Arc<Shared>
         // SAFETY: the caller passes a live runtime.
         return Some(unsafe { borrow(rt) });
     }
-    if let Some(current) = context::current_runtime() {
+    if let Some(current) = context::current_runtime().filter(|r| !r.is_forked()) {
         // SAFETY: the current thread's runtime is alive while this thread runs.
         return Some(unsafe { borrow(to_ptr(current)) });
     }
@@ -41,7 +41,7 @@ pub(crate) fn resolve(rt: *mut tasks_runtime) -> Option<ManuallyDrop<Arc<Shared>
 
 /// Creates a runtime with default settings (see tasks_builder_new) and starts its workers.
 /// On success `*out` receives it; free it with tasks_runtime_free.
-/// Returns TASKS_ERR_NULL, TASKS_ERR_THREAD.
+/// Returns TASKS_ERR_NULL, TASKS_ERR_THREAD, TASKS_ERR_NO_MEMORY.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_runtime_new(out: *mut *mut tasks_runtime) -> tasks_status {
     boundary(|| {
@@ -52,13 +52,14 @@ pub unsafe extern "C" fn tasks_runtime_new(out: *mut *mut tasks_runtime) -> task
                 unsafe { *out = Arc::into_raw(shared).cast_mut().cast() };
                 tasks_status::TASKS_OK
             }
-            Err(_) => tasks_status::TASKS_ERR_THREAD,
+            Err(e) => e.into(),
         }
     })
 }
 
 /// The process-wide runtime, created on first use (TASKS_WORKER_THREADS or the number of CPUs
-/// workers) and never freed. Borrowed: do not free it (tasks_runtime_free and
+/// workers) and never freed. In a child process after fork() a new default runtime is created
+/// on first use (the parent's has no threads there). Borrowed: do not free it (tasks_runtime_free and
 /// tasks_runtime_shutdown return TASKS_ERR_INVALID for it). NULL only if its threads could not
 /// be started.
 #[unsafe(no_mangle)]
@@ -109,8 +110,12 @@ pub unsafe extern "C" fn tasks_runtime_shutdown(
 /// stay valid (they report TASKS_CANCELLED for what never finished) and must still be freed.
 /// After it returns, every task's drop_arg has run exactly once and every output nobody can
 /// take any more has been dropped.
-/// Returns TASKS_ERR_NULL, TASKS_ERR_WOULD_DEADLOCK (called from one of its own threads; nothing
-/// is freed), TASKS_ERR_INVALID (the default runtime).
+/// Returns TASKS_ERR_NULL, TASKS_ERR_WOULD_DEADLOCK (called from one of its own threads, also
+/// from inside a tasks_block_on of another runtime run by one of them; nothing is freed),
+/// TASKS_ERR_INVALID (the default runtime).
+/// After fork(), in the child: a runtime created before the fork behaves as shut down
+/// (spawns return TASKS_ERR_SHUTDOWN); free returns TASKS_OK at once and leaves its tasks
+/// alone (they belong to the parent: they never run and are never dropped in the child).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_runtime_free(rt: *mut tasks_runtime) -> tasks_status {
     boundary(|| {
@@ -119,6 +124,11 @@ pub unsafe extern "C" fn tasks_runtime_free(rt: *mut tasks_runtime) -> tasks_sta
         let shared = unsafe { borrow(rt) };
         if let Some(err) = check_can_stop(&shared) {
             return err;
+        }
+        if shared.is_forked() {
+            // In a child process: the runtime's tasks belong to the parent and must not be
+            // dropped here, so its memory is left as it is.
+            return tasks_status::TASKS_OK;
         }
         shared.shutdown_and_join();
         // SAFETY: the caller's reference, from Arc::into_raw in tasks_runtime_new/build.

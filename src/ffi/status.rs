@@ -77,3 +77,14 @@ pub extern "C" fn tasks_status_str(s: i32) -> *const c_char {
 pub extern "C" fn tasks_version() -> *const c_char {
     boundary(|| concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast())
 }
+
+impl From<crate::core::runtime::BuildError> for tasks_status {
+    fn from(e: crate::core::runtime::BuildError) -> Self {
+        use crate::core::runtime::BuildError;
+        match e {
+            BuildError::Invalid => tasks_status::TASKS_ERR_INVALID,
+            BuildError::Thread => tasks_status::TASKS_ERR_THREAD,
+            BuildError::NoMemory => tasks_status::TASKS_ERR_NO_MEMORY,
+        }
+    }
+}

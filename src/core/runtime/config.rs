@@ -3,6 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Most worker threads a runtime may have (the idle protocol counts workers in 16 bits, and no
+/// machine runs more than this many usefully). Larger requests are refused, not attempted.
+pub(crate) const MAX_WORKER_THREADS: usize = 1 << 14;
+/// Largest accepted thread stack size (1 GiB); smallest: 64 KiB.
+pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
+pub(crate) const MIN_STACK_SIZE: usize = 64 << 10;
+
 /// A callback run on every thread the runtime starts (at its start or just before it exits).
 pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
 
@@ -37,6 +44,7 @@ pub(crate) fn default_worker_threads() -> usize {
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
+        .map(|n| n.min(MAX_WORKER_THREADS))
         .unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())

@@ -13,6 +13,7 @@
 pub(crate) mod blocking;
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod fork;
 pub(crate) mod worker;
 
 use std::ptr::NonNull;
@@ -63,6 +64,8 @@ pub(crate) struct Shared {
     worker_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The process-wide default runtime refuses shutdown and free.
     pub(crate) is_default: bool,
+    /// The fork generation this runtime was built in (see `fork`).
+    fork_generation: u64,
     /// Schedulers of `block_on` calls on this runtime (their tasks are cancelled by shutdown);
     /// None once shutdown has begun.
     block_ons: Mutex<Option<Vec<Weak<LocalScheduler>>>>,
@@ -84,7 +87,12 @@ pub(crate) enum SpawnError {
 /// Why a runtime could not be built.
 #[derive(Debug)]
 pub(crate) enum BuildError {
+    /// A setting out of range (see `config`).
+    Invalid,
+    /// The OS refused a thread.
     Thread,
+    /// The OS had no memory for a thread (its stack).
+    NoMemory,
 }
 
 /// Counters for `tasks_runtime_metrics`.
@@ -109,6 +117,11 @@ impl Shared {
     /// Builds a runtime and starts its workers.
     pub(crate) fn build(config: Config, is_default: bool) -> Result<Arc<Shared>, BuildError> {
         let n = config.worker_threads.max(1);
+        if n > config::MAX_WORKER_THREADS
+            || !(config::MIN_STACK_SIZE..=config::MAX_STACK_SIZE).contains(&config.stack_size)
+        {
+            return Err(BuildError::Invalid);
+        }
         let locals: Vec<Worker<Notified>> = (0..n).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
             scheduler: Scheduler { vtable: &VTABLE },
@@ -131,13 +144,17 @@ impl Shared {
             exiting: AtomicBool::new(false),
             worker_threads: Mutex::new(Vec::with_capacity(n)),
             is_default,
+            fork_generation: fork::generation(),
             block_ons: Mutex::new(Some(Vec::new())),
             config,
         });
         for (index, local) in locals.into_iter().enumerate() {
-            if shared.start_worker(Core::new(index, local)).is_err() {
+            if let Err((e, _core)) = shared.start_worker(Core::new(index, local)) {
                 shared.stop_threads();
-                return Err(BuildError::Thread);
+                return Err(match e.kind() {
+                    std::io::ErrorKind::OutOfMemory => BuildError::NoMemory,
+                    _ => BuildError::Thread,
+                });
             }
         }
         Ok(shared)
@@ -146,7 +163,10 @@ impl Shared {
     /// Starts a thread that runs `core` (at build, and when a thread gives its core away).
     /// Gives the core back if the OS refuses the thread. Joins threads that have exited since
     /// (threads whose core was given away end once their task returns).
-    pub(crate) fn start_worker(self: &Arc<Self>, core: Box<Core>) -> Result<(), Box<Core>> {
+    pub(crate) fn start_worker(
+        self: &Arc<Self>,
+        core: Box<Core>,
+    ) -> Result<(), (std::io::Error, Box<Core>)> {
         let name = format!("{}-{}", self.config.thread_name, core.index());
         // The closure is dropped unrun if the spawn fails: the core must be recoverable then.
         let slot = Arc::new(Mutex::new(Some(core)));
@@ -172,7 +192,7 @@ impl Shared {
                 }
                 Ok(())
             }
-            Err(_) => Err(slot.lock().take().expect("the thread never started")),
+            Err(e) => Err((e, slot.lock().take().expect("the thread never started"))),
         }
     }
 
@@ -211,6 +231,12 @@ impl Shared {
         unsafe { NonNull::new_unchecked(Arc::as_ptr(self).cast_mut()) }.cast()
     }
 
+    /// Whether this runtime was created before a `fork()` of this process: it then behaves as
+    /// shut down (see `fork`).
+    pub(crate) fn is_forked(&self) -> bool {
+        fork::generation() != self.fork_generation
+    }
+
     /// Spawns a task. On success returns the join handle's reference if one was asked for.
     pub(crate) fn spawn<B: Body>(
         self: &Arc<Self>,
@@ -218,6 +244,9 @@ impl Shared {
         blocking: bool,
         want_handle: bool,
     ) -> Result<Option<TaskRef>, (SpawnError, B)> {
+        if self.is_forked() {
+            return Err((SpawnError::Shutdown, body));
+        }
         let id = crate::core::id::next_id();
         let h = Header::allocate(
             body,
@@ -260,6 +289,9 @@ impl Shared {
         else {
             return self.spawn(body, false, want_handle);
         };
+        if self.is_forked() {
+            return Err((SpawnError::Shutdown, body));
+        }
         let id = crate::core::id::next_id();
         let h = Header::allocate(
             body,
@@ -293,6 +325,8 @@ impl Shared {
             InsertOutcome::Nothing => {}
             InsertOutcome::UnparkOwner(w) => self.workers[w].parker.unpark(),
             InsertOutcome::WakeAWorker => self.notify_worker(),
+            // Shut down: a start entry is discarded (its task was cancelled), a waker dropped.
+            InsertOutcome::Refused(target) => drop(target),
         }
     }
 
@@ -353,6 +387,10 @@ impl Shared {
     /// Closes the runtime to spawns and cancels everything not running (first call only), then
     /// waits for all tasks to be released. Returns false on timeout.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        if self.is_forked() {
+            // The parent's tasks and threads: nothing here to stop or wait for.
+            return true;
+        }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         if !self.shutting_down.swap(true, Ordering::AcqRel) {
             for task in self.owned.close_and_collect() {
@@ -382,6 +420,9 @@ impl Shared {
 
     /// Full shutdown, then stops and joins every thread.
     pub(crate) fn shutdown_and_join(&self) {
+        if self.is_forked() {
+            return;
+        }
         self.shutdown(None);
         self.stop_threads();
     }
@@ -437,12 +478,32 @@ impl Shared {
 }
 
 /// The process-wide default runtime, created on first use and never freed (None if its
-/// threads could not be started).
+/// threads could not be started; a later call tries again). In a child process after `fork`
+/// a new one is built: the parent's stays allocated but unused (see `fork`).
 pub(crate) fn default_runtime() -> Option<&'static Arc<Shared>> {
-    static DEFAULT: std::sync::OnceLock<Option<Arc<Shared>>> = std::sync::OnceLock::new();
-    DEFAULT
-        .get_or_init(|| Shared::build(Config::default(), true).ok())
-        .as_ref()
+    use std::sync::atomic::AtomicPtr;
+    static DEFAULT: AtomicPtr<Arc<Shared>> = AtomicPtr::new(std::ptr::null_mut());
+    let current = DEFAULT.load(Ordering::Acquire);
+    // SAFETY: published below from a leaked Box, never freed.
+    if let Some(rt) = unsafe { current.as_ref() }
+        && !rt.is_forked()
+    {
+        return Some(rt);
+    }
+    // No lock (one held by a parent thread at fork time would never be released in the
+    // child): build, then publish unless another thread won the race.
+    let fresh = Box::into_raw(Box::new(Shared::build(Config::default(), true).ok()?));
+    match DEFAULT.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: just published; leaked for the life of the process.
+        Ok(_) => Some(unsafe { &*fresh }),
+        Err(winner) => {
+            // SAFETY: ours was never published.
+            let ours = unsafe { Box::from_raw(fresh) };
+            ours.shutdown_and_join();
+            // SAFETY: the winner's, published and never freed.
+            unsafe { winner.as_ref() }
+        }
+    }
 }
 
 /// Waits for a task: helping on a worker thread, parking elsewhere. None on timeout.

@@ -394,7 +394,7 @@ impl WorkerCtx {
                 self.shared.notify_worker();
                 true
             }
-            Err(core) => {
+            Err((_, core)) => {
                 self.core.set(Some(NonNull::from(Box::leak(core))));
                 false
             }

@@ -130,9 +130,13 @@ pub(crate) fn finish(h: NonNull<Header>, outcome: Outcome, output: *mut ()) {
     if outcome != Outcome::Cancelled {
         header.output.store(output, Ordering::Release);
     }
-    // SAFETY: we hold RUNNING, and a task completes once: the body is dropped once.
-    unsafe { (header.vtable.drop_body)(h) };
-    super::locals::destroy_all(h);
+    {
+        // The user's drop functions see this task as current, not whichever task aborted it.
+        let _current = context::enter_dropping(h);
+        // SAFETY: we hold RUNNING, and a task completes once: the body is dropped once.
+        unsafe { (header.vtable.drop_body)(h) };
+        super::locals::destroy_all(h);
+    }
     // Before COMPLETE (and so before any release): the scheduler is certainly alive.
     super::sleep::cancel(h);
     // SAFETY: the task is listed, so the scheduler is alive.

@@ -387,6 +387,11 @@ impl Header {
         self.state.load().has(state::KIND_POLL)
     }
 
+    /// Bound to one thread (a local executor's or `block_on`'s task).
+    pub(crate) fn is_thread_bound(&self) -> bool {
+        self.state.load().has(state::KIND_LOCAL)
+    }
+
     pub(crate) fn is_blocking(&self) -> bool {
         self.state.load().has(state::KIND_BLOCKING)
     }
@@ -428,6 +433,8 @@ impl Header {
             .output
             .swap(std::ptr::null_mut(), crate::core::sync::Ordering::AcqRel);
         if !out.is_null() {
+            // An output belongs to no running task: the user's drop_output sees none.
+            let _current = crate::core::context::enter_no_task();
             // SAFETY: the dropper lives as long as the block.
             unsafe { (header.vtable.drop_output)(this, out) }
         }

@@ -112,7 +112,9 @@ impl OwnedTasks {
             Outcome::Failed => &shard.failed,
             Outcome::Cancelled => &shard.cancelled,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        // Release: whoever reads this count (Acquire) and then the spawn count under the shard
+        // lock sees this task's insert too (see `counts`).
+        counter.fetch_add(1, Ordering::Release);
     }
 
     /// Unlinks a task (its release, rule 8). The list's reference goes back to the caller.
@@ -186,13 +188,18 @@ impl OwnedTasks {
         self.shards.iter().map(|s| s.list.lock().len).sum()
     }
 
+    /// The counters, consistent in one direction: every task counted as finished is counted
+    /// as spawned (finished counts are read first, with Acquire, and a task's completion is
+    /// counted after its insert), so `spawned - finished` never underflows.
     pub(crate) fn counts(&self) -> TaskCounts {
         let mut c = TaskCounts::default();
         for s in self.shards.iter() {
+            c.completed += s.completed.load(Ordering::Acquire);
+            c.failed += s.failed.load(Ordering::Acquire);
+            c.cancelled += s.cancelled.load(Ordering::Acquire);
+        }
+        for s in self.shards.iter() {
             c.spawned += s.list.lock().spawned;
-            c.completed += s.completed.load(Ordering::Relaxed);
-            c.failed += s.failed.load(Ordering::Relaxed);
-            c.cancelled += s.cancelled.load(Ordering::Relaxed);
         }
         c
     }

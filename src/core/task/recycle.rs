@@ -20,6 +20,11 @@
 //! Only blocks of at most `MAX_CLASS_SIZE` bytes and alignment at most `CLASS_ALIGN` are
 //! recycled; a class is a multiple of 64 bytes. Under loom and Miri the system allocator is
 //! used directly, so their leak checks see every block.
+//!
+//! `TASKS_NO_RECYCLE=1` in the environment (read once, at the first task allocation) turns
+//! recycling off: every block goes straight back to malloc when its task is freed, so valgrind
+//! and AddressSanitizer see a use of a freed handle in the user's program instead of a silently
+//! reused block.
 
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -40,11 +45,23 @@ const DEPOT_BATCHES: usize = 8;
 /// The class index of `layout` and the layout its blocks are allocated with; None when it is
 /// not recycled.
 fn class_of(layout: Layout) -> Option<(usize, Layout)> {
-    if layout.size() == 0 || layout.size() > MAX_CLASS_SIZE || layout.align() > CLASS_ALIGN {
+    if !recycling_enabled()
+        || layout.size() == 0
+        || layout.size() > MAX_CLASS_SIZE
+        || layout.align() > CLASS_ALIGN
+    {
         return None;
     }
     let index = layout.size().div_ceil(CLASS_GRAIN) - 1;
     Some((index, class_of_index(index)))
+}
+
+/// Whether freed blocks are kept for reuse (see the module docs on `TASKS_NO_RECYCLE`).
+fn recycling_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        !std::env::var_os("TASKS_NO_RECYCLE").is_some_and(|v| !v.is_empty() && v != "0")
+    })
 }
 
 /// The layout every block of class `index` is allocated with.
