@@ -44,7 +44,10 @@ impl Parker {
         {
             Ok(_) => {}
             Err(NOTIFIED) => {
-                self.state.store(EMPTY, Ordering::SeqCst);
+                // A swap, not a store: it reads (and so synchronises with) the latest unpark,
+                // whose writes the caller is about to check (a store could overwrite a second
+                // unpark's token without acquiring it).
+                self.state.swap(EMPTY, Ordering::SeqCst);
                 return;
             }
             Err(other) => unreachable!("parker in state {other}"),
@@ -59,8 +62,9 @@ impl Parker {
                 return;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                // Timed out: leave PARKED unless an unpark raced in (then consume it).
-                self.state.store(EMPTY, Ordering::SeqCst);
+                // Timed out: leave PARKED unless an unpark raced in (then consume it; a swap, as
+                // above).
+                self.state.swap(EMPTY, Ordering::SeqCst);
                 return;
             }
         }

@@ -97,20 +97,21 @@ impl TimerDriver {
 
     pub(crate) fn insert(&self, key: TimerKey, target: TimerTarget) -> InsertOutcome {
         let deadline = key.deadline;
-        let earliest = {
+        {
             let mut entries = self.entries.lock();
             if entries.closed {
                 return InsertOutcome::Refused(target);
             }
             entries.map.insert(key, target);
             let first = *entries.map.keys().next().expect("just inserted");
-            first == key
-        };
-        if !earliest {
-            return InsertOutcome::Nothing;
+            if first != key {
+                return InsertOutcome::Nothing;
+            }
+            // Under the lock, so that a concurrent drain or cancel never leaves `next` pointing
+            // at an entry that is gone.
+            self.next
+                .fetch_min(self.to_nanos(deadline), Ordering::SeqCst);
         }
-        self.next
-            .fetch_min(self.to_nanos(deadline), Ordering::SeqCst);
         match self.owner.load(Ordering::SeqCst) {
             NO_OWNER => InsertOutcome::WakeAWorker,
             w => InsertOutcome::UnparkOwner(w),

@@ -33,6 +33,9 @@
 //! A worker's searching role is restored on *every* exit from every wait: a join that slept
 //! as an idle worker and was woken as a searcher leaves the searching set before returning to
 //! the user's task (else every later notify would see "a searcher exists" and wake nobody).
+//! And a join that searched or slept and now returns while work is queued wakes a worker for
+//! it: a producer that saw this worker searching woke nobody, and a sleep cut short because
+//! work appeared (the sleeper's re-check) did not take that work either.
 //! A worker sleeps in the idle set only with an empty LIFO slot and local queue; a thread that
 //! parks outside the idle set holds no core.
 //!
@@ -487,6 +490,10 @@ impl WorkerCtx {
         disarm: &dyn Fn(&Arc<Parker>),
         deadline: Option<Instant>,
     ) -> bool {
+        // Whether this wait took part in the idle protocol (searched or slept): a producer may
+        // then have counted on this worker to find its task, which a wait that ends now leaves
+        // behind (see the end).
+        let mut took_part = false;
         let finished = loop {
             if done() {
                 break true;
@@ -511,6 +518,7 @@ impl WorkerCtx {
                 }
                 continue;
             }
+            took_part = true;
             if let Some(t) = self.next_task(core).or_else(|| self.search(core)) {
                 self.help_depth.set(self.help_depth.get() + 1);
                 self.run_task(t);
@@ -525,6 +533,12 @@ impl WorkerCtx {
         };
         if let Some(core) = self.core() {
             self.leave_search(core);
+            // A producer that saw this worker searching woke nobody, and a sleep that ended
+            // because work appeared did not take it: pass it on rather than return to the
+            // user's task with it waiting.
+            if took_part && self.shared.has_work() {
+                self.shared.notify_worker();
+            }
         }
         finished
     }

@@ -4,6 +4,8 @@
 
 #[cfg(loom)]
 mod loom_models;
+#[cfg(loom)]
+mod loom_worker;
 #[cfg(not(loom))]
 mod runtime;
 mod support;
