@@ -14,6 +14,10 @@
  * - gate_t: a one-shot event (mutex + condvar): gate_open / gate_wait / gate_is_open.
  * - count_threads(): entries in /proc/self/task.
  * - make_rt(workers): a runtime built with the given number of workers.
+ * - watchdog_start(secs, label) / watchdog_label(label) / watchdog_stop(): alarm()-based watchdog for tests
+ *   where a deadlock is the plausible failure: after secs seconds it prints "WATCHDOG: <label> ..." and aborts,
+ *   so a hang fails fast with a message instead of running into ctest's timeout.
+ * - gate_wait_for(g, ns): gate_wait with a time limit; returns whether the gate is open.
  */
 #ifndef TASKS_CHECK_H
 #define TASKS_CHECK_H
@@ -26,6 +30,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -228,5 +233,79 @@ static inline void thread_name(char *buf, size_t len) {
 static inline int starts_with(const char *s, const char *prefix) {
     return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
 }
+
+/* Waits up to ns for the gate; returns whether it is open. */
+static inline int gate_wait_for(gate_t *g, uint64_t ns) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    uint64_t t = (uint64_t)until.tv_nsec + ns % SEC_NS;
+    until.tv_sec += (time_t)(ns / SEC_NS + t / SEC_NS);
+    until.tv_nsec = (long)(t % SEC_NS);
+    pthread_mutex_lock(&g->mu);
+    while (!g->open) {
+        if (pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    int o = g->open;
+    pthread_mutex_unlock(&g->mu);
+    return o;
+}
+
+/* Watchdog (alarm/SIGALRM, one per process; a forked child arms its own). */
+static inline const char *volatile *watchdog_label_slot_(void) {
+    static const char *volatile label = "test";
+    return &label;
+}
+
+static inline unsigned *watchdog_secs_slot_(void) {
+    static unsigned secs;
+    return &secs;
+}
+
+static inline void watchdog_write_(const char *s) {
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(2, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static inline void watchdog_handler_(int sig) {
+    char num[16];
+    unsigned v = *watchdog_secs_slot_();
+    int i = (int)sizeof num - 1;
+    (void)sig;
+    num[i] = '\0';
+    do {
+        num[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 && i > 0);
+    watchdog_write_("WATCHDOG: ");
+    watchdog_write_(*watchdog_label_slot_());
+    watchdog_write_(": not done after ");
+    watchdog_write_(num + i);
+    watchdog_write_(" s (deadlock, hang or lost wakeup)\n");
+    abort();
+}
+
+/* Changes what the watchdog message names (the step now running). label must stay valid. */
+static inline void watchdog_label(const char *label) { *watchdog_label_slot_() = label; }
+
+/* Arms (or re-arms) the watchdog: abort with a message if still running after secs seconds. */
+static inline void watchdog_start(unsigned secs, const char *label) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = watchdog_handler_;
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+    watchdog_label(label);
+    *watchdog_secs_slot_() = secs;
+    alarm(secs);
+}
+
+static inline void watchdog_stop(void) { alarm(0); }
 
 #endif
