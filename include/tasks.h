@@ -10,6 +10,30 @@
  * unless its comment says otherwise. Callbacks (drop functions, wakers, hooks) may run on any
  * thread. Nothing unwinds across this boundary: a panic inside the library becomes
  * TASKS_ERR_INTERNAL.
+ *
+ * No runnable task waits while a worker sleeps: a task spawned from a worker is stealable and
+ * wakes an idle worker; a worker that is about to wait (a join it cannot help with,
+ * tasks_block_in_place, a tasks_block_on of another runtime) first hands every task it holds
+ * to another thread. A join never runs a task before its tasks_spawn_after deadline, and
+ * helping never overflows a thread's stack.
+ *
+ * Deadlocks the library can see are refused with TASKS_ERR_WOULD_DEADLOCK instead of hanging:
+ * freeing or shutting down a runtime from one of its own threads (also from inside a
+ * tasks_block_on of another runtime), freeing an executor from one of its own tasks, a task
+ * joining itself (also from its own drop_arg), and a thread joining an unfinished task of a
+ * local executor it owns (only that thread could run it).
+ *
+ * drop_arg and task-local destructors run with their own task as the current task (or none);
+ * drop_output runs with no current task (tasks_current_id() returns 0).
+ *
+ * fork(): in the child, the default runtime starts afresh on first use; runtimes created
+ * before the fork behave as shut down (spawns return TASKS_ERR_SHUTDOWN, shutdown and free
+ * return TASKS_OK at once). Tasks that existed at the fork never run and are never dropped in
+ * the child: the parent owns them.
+ *
+ * TASKS_NO_RECYCLE=1 in the environment (read once, at the first spawn) turns off the reuse
+ * of freed task blocks, so that valgrind and AddressSanitizer report a join or abort handle
+ * used after it was freed, instead of the call silently acting on a newer task.
  */
 
 #ifndef TASKS_H

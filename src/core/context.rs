@@ -35,10 +35,11 @@ pub(crate) fn enter_task(header: NonNull<Header>) -> TaskGuard {
     enter((Some(header), true))
 }
 
-/// The task's body and task-local values are being destroyed on this thread: it is the
-/// current task (never the task that happened to complete or abort it), without a body.
-pub(crate) fn enter_dropping(header: NonNull<Header>) -> TaskGuard {
-    enter((Some(header), false))
+/// The current task's body and task-local values are being destroyed on this thread: it
+/// stays the current task (never the task that happened to complete or abort it) but its
+/// name, which lives in the body, is gone. Undone when the enclosing task guard drops.
+pub(crate) fn body_gone() {
+    CURRENT_TASK.with(|c| c.set((c.get().0, false)));
 }
 
 /// No task is current until the guard drops (an output is dropped: it belongs to no running

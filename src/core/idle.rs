@@ -44,6 +44,13 @@ impl Idle {
     /// Called by a producer after making work visible. Returns the worker to unpark, if any.
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {
         fence(Ordering::SeqCst);
+        self.worker_to_notify_after_seqcst()
+    }
+
+    /// [`worker_to_notify`](Self::worker_to_notify) for a producer whose push was itself a
+    /// SeqCst read-modify-write (the LIFO slot's swap): that RMW orders the push before the
+    /// load below as the fence would, for sleepers that re-check with SeqCst loads.
+    pub(crate) fn worker_to_notify_after_seqcst(&self) -> Option<usize> {
         let s = self.state.load(Ordering::SeqCst);
         if s & SEARCH_MASK != 0 || s < SLEEP_ONE {
             return None;

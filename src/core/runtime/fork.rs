@@ -14,14 +14,20 @@ extern "C" fn in_child() {
     GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The current fork generation; installs the fork handler on first use (before any runtime
-/// exists, since every runtime asks for its generation when it is built).
-pub(crate) fn generation() -> u64 {
+/// The generation a runtime being built belongs to; installs the fork handler on first use
+/// (so before any runtime exists).
+pub(crate) fn generation_at_build() -> u64 {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // SAFETY: registers a handler that only bumps an atomic (async-signal-safe). A failure
         // (ENOMEM) leaves fork detection off, as before this module existed.
         unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
     });
+    current()
+}
+
+/// The current fork generation (one relaxed load: spawns check it).
+#[inline]
+pub(crate) fn current() -> u64 {
     GENERATION.load(Ordering::Relaxed)
 }

@@ -36,12 +36,13 @@ use crate::core::task::{
 use crate::core::timer::{self, InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 pub(crate) use config::Config;
 use crossbeam_utils::CachePadded;
-use worker::{Core, WorkerStats};
+use worker::{Core, LifoSlot, WorkerStats};
 
 /// Per-worker state reachable from other threads.
 pub(crate) struct WorkerShared {
     pub(crate) parker: Arc<Parker>,
     pub(crate) stats: WorkerStats,
+    pub(crate) lifo: LifoSlot,
 }
 
 #[repr(C)]
@@ -133,6 +134,7 @@ impl Shared {
                     CachePadded::new(WorkerShared {
                         parker: Arc::new(Parker::new()),
                         stats: WorkerStats::default(),
+                        lifo: LifoSlot::new(),
                     })
                 })
                 .collect(),
@@ -144,7 +146,7 @@ impl Shared {
             exiting: AtomicBool::new(false),
             worker_threads: Mutex::new(Vec::with_capacity(n)),
             is_default,
-            fork_generation: fork::generation(),
+            fork_generation: fork::generation_at_build(),
             block_ons: Mutex::new(Some(Vec::new())),
             config,
         });
@@ -233,8 +235,9 @@ impl Shared {
 
     /// Whether this runtime was created before a `fork()` of this process: it then behaves as
     /// shut down (see `fork`).
+    #[inline]
     pub(crate) fn is_forked(&self) -> bool {
-        fork::generation() != self.fork_generation
+        fork::current() != self.fork_generation
     }
 
     /// Spawns a task. On success returns the join handle's reference if one was asked for.
@@ -374,8 +377,17 @@ impl Shared {
         }
     }
 
+    /// `notify_worker` right after a SeqCst read-modify-write that made the work visible.
+    pub(crate) fn notify_worker_after_seqcst(&self) {
+        if let Some(idx) = self.idle.worker_to_notify_after_seqcst() {
+            self.workers[idx].parker.unpark();
+        }
+    }
+
     fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+            || self.workers.iter().any(|w| !w.lifo.is_empty())
     }
 
     fn wake_all_workers(&self) {
@@ -459,7 +471,8 @@ impl Shared {
                 .saturating_sub(c.completed + c.failed + c.cancelled),
             polls: self.blocking_polls.load(Ordering::Relaxed),
             injection_queue_depth: self.injector.len() as u64,
-            local_queue_depth: self.stealers.iter().map(|s| s.len() as u64).sum(),
+            local_queue_depth: self.stealers.iter().map(|s| s.len() as u64).sum::<u64>()
+                + self.workers.iter().filter(|w| !w.lifo.is_empty()).count() as u64,
             ..Metrics::default()
         };
         for w in self.workers.iter() {

@@ -3,17 +3,20 @@
 //!
 //! # The core
 //! A core holds a local queue (crossbeam FIFO deque, stealable through `Shared::stealers`), a
-//! LIFO slot for the task the running task just woke, and the scheduling counters. The loop
+//! LIFO slot for the task the running task just woke or spawned (an atomic slot that searching
+//! workers may empty too, see [`LifoSlot`]), and the scheduling counters. The loop
 //! takes the LIFO slot (at most `MAX_LIFO_STREAK` in a row, so two tasks waking each other
 //! cannot starve the queue), then the local queue, the injector (first every
 //! `INJECTOR_INTERVAL` ticks, so remote spawns are never starved), stealing, then sleeps.
 //! A task that yields goes to the back of the local queue; if that queue held nothing else but
 //! the injector does, the injector is looked at first next time.
 //!
-//! Where a task goes when scheduled from a worker: a *wake* to the LIFO slot (ping-pong stays
-//! on one core); a *spawn* to the back of the local queue, where other workers can steal it,
-//! and an idle worker is woken, because the spawner may go on to block without a library join
-//! (a condition variable, a Python future) and the child must not wait for it.
+//! Where a task goes when scheduled from a worker: a *wake* or a *spawn* to the LIFO slot (the
+//! previous occupant moves to the local queue), so ping-pong and chains of spawns stay on one
+//! core; a *yield* to the back of the local queue. Both the slot and the queue are stealable.
+//! A spawn always wakes an idle worker (a wake only when it displaced a task into the queue),
+//! because the spawner may go on to block without a library join (a condition variable, a
+//! Python future) and the child must not wait for it.
 //!
 //! # Cores move between threads
 //! A thread that is about to block while holding a core gives the core away first: to a new
@@ -50,7 +53,7 @@
 use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crossbeam_deque::{Steal, Worker};
@@ -82,12 +85,56 @@ fn bump(c: &AtomicU64) {
     c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
+/// The LIFO slot of one worker index: the task its running task just woke or spawned. The
+/// core's owner fills and empties it; a searching worker may take it too (so a task there is
+/// never stuck behind a worker whose task blocks). Holds a `Notified` as a raw pointer.
+pub(crate) struct LifoSlot(AtomicPtr<Header>);
+
+impl LifoSlot {
+    pub(crate) fn new() -> LifoSlot {
+        LifoSlot(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    /// Takes the slot's task (owner or thief).
+    #[inline]
+    pub(crate) fn take(&self) -> Option<Notified> {
+        if self.0.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
+        let p = self.0.swap(std::ptr::null_mut(), Ordering::Acquire);
+        // SAFETY: a non-null pointer in the slot is a queue entry's reference, moved in by
+        // `replace`; the swap made it ours alone.
+        NonNull::new(p).map(|h| unsafe { Notified::from_raw(h) })
+    }
+
+    /// Puts `t` in the slot; returns the previous occupant (owner only). SeqCst: a notify that
+    /// follows needs no fence (see `Idle::worker_to_notify_after_seqcst`).
+    #[inline]
+    fn replace(&self, t: Notified) -> Option<Notified> {
+        let p = self.0.swap(t.into_raw().as_ptr(), Ordering::SeqCst);
+        // SAFETY: as in `take`.
+        NonNull::new(p).map(|h| unsafe { Notified::from_raw(h) })
+    }
+
+    /// SeqCst: a sleeper's re-check must see a slot filled before the filler's notify read
+    /// the idle state.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.load(Ordering::SeqCst).is_null()
+    }
+}
+
+impl Drop for LifoSlot {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
 /// A worker's identity and the work it holds. Owned by exactly one thread at a time (the
 /// fields are plain cells); moved to another thread as a whole (see module docs).
 pub(crate) struct Core {
     index: usize,
     local: Worker<Notified>,
-    lifo: Cell<Option<Notified>>,
     lifo_streak: Cell<u32>,
     /// Set by a yield that found only the injector holding other work.
     injector_first: Cell<bool>,
@@ -105,7 +152,6 @@ impl Core {
         Box::new(Core {
             index,
             local,
-            lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
             injector_first: Cell::new(false),
             tick: Cell::new(0),
@@ -117,13 +163,6 @@ impl Core {
 
     pub(crate) fn index(&self) -> usize {
         self.index
-    }
-
-    fn has_local_work(&self) -> bool {
-        let lifo = self.lifo.take();
-        let has = lifo.is_some();
-        self.lifo.set(lifo);
-        has || !self.local.is_empty()
     }
 
     fn next_rand(&self) -> u64 {
@@ -180,6 +219,7 @@ impl Drop for Pin<'_> {
 impl WorkerCtx {
     /// The core, if this thread owns one. Never hold the reference across a call that can run
     /// a task (the core may be given away inside it).
+    #[inline]
     fn core(&self) -> Option<&Core> {
         // SAFETY: the pointer came from Box::leak and is owned by this thread while set; it is
         // cleared before the core is handed to another thread.
@@ -203,8 +243,18 @@ impl WorkerCtx {
         Pin(self)
     }
 
+    #[inline]
     fn stats(&self, core: &Core) -> &WorkerStats {
         &self.shared.workers[core.index].stats
+    }
+
+    #[inline]
+    fn lifo(&self, core: &Core) -> &LifoSlot {
+        &self.shared.workers[core.index].lifo
+    }
+
+    fn has_local_work(&self, core: &Core) -> bool {
+        !self.lifo(core).is_empty() || !core.local.is_empty()
     }
 
     fn main_loop(&self) {
@@ -228,12 +278,13 @@ impl WorkerCtx {
     /// At exit every task is complete, so what is left in the queues is stale entries.
     fn drain(&self, core: &Core) {
         let _pin = self.pin();
-        drop(core.lifo.take());
+        drop(self.lifo(core).take());
         while let Some(t) = core.local.pop() {
             drop(t);
         }
     }
 
+    #[inline]
     fn run_task(&self, t: Notified) {
         let Some(core) = self.core() else {
             // Only reachable through a bug: keep the task rather than lose it.
@@ -254,7 +305,7 @@ impl WorkerCtx {
                 return Some(t);
             }
         }
-        if let Some(t) = core.lifo.take() {
+        if let Some(t) = self.lifo(core).take() {
             if core.lifo_streak.get() < MAX_LIFO_STREAK {
                 core.lifo_streak.set(core.lifo_streak.get() + 1);
                 return Some(t);
@@ -297,6 +348,11 @@ impl WorkerCtx {
                     Steal::Retry => continue,
                 }
             }
+            // Its newest task, which its owner may be blocked behind.
+            if let Some(t) = self.shared.workers[victim].lifo.take() {
+                bump(&self.stats(core).steals);
+                return Some(t);
+            }
         }
         self.pop_injector(core)
     }
@@ -314,7 +370,7 @@ impl WorkerCtx {
     fn sleep(&self, core: &Core, deadline: Option<Instant>) {
         // Timers woken here land in this core's own LIFO slot or queue: never sleep on them.
         self.fire_timers(core);
-        if core.has_local_work() {
+        if self.has_local_work(core) {
             return;
         }
         let shared = &self.shared;
@@ -342,6 +398,7 @@ impl WorkerCtx {
 
     /// Queues a task from this worker (see module docs for where each kind goes). Without a
     /// core the task goes to the injector.
+    #[inline]
     pub(crate) fn schedule_local(&self, t: Notified, kind: ScheduleKind) {
         let Some(core) = self.core() else {
             self.shared.push_remote(t);
@@ -359,8 +416,14 @@ impl WorkerCtx {
                 }
                 core.local.push(t);
             }
-            ScheduleKind::Spawn => core.local.push(t),
-            ScheduleKind::Wake => match core.lifo.replace(Some(t)) {
+            ScheduleKind::Spawn => match self.lifo(core).replace(t) {
+                Some(prev) => core.local.push(prev),
+                None => {
+                    self.shared.notify_worker_after_seqcst();
+                    return;
+                }
+            },
+            ScheduleKind::Wake => match self.lifo(core).replace(t) {
                 Some(prev) => core.local.push(prev),
                 None => return,
             },
@@ -385,10 +448,7 @@ impl WorkerCtx {
         let Some(core) = self.take_core() else {
             return false;
         };
-        // Stealable before the substitute runs: the slot's task must not wait for its start.
-        if let Some(t) = core.lifo.take() {
-            core.local.push(t);
-        }
+        // (The slot and the queue stay stealable meanwhile; the notify below wakes a thief.)
         if self.shared.idle.leave_search(&core.searching) {
             self.shared.notify_worker();
         }
@@ -407,7 +467,7 @@ impl WorkerCtx {
     /// Last resort when a core cannot be given away: moves everything it holds to the
     /// injector, where any worker finds it, and wakes one.
     fn release_work(&self, core: &Core) {
-        if let Some(t) = core.lifo.take() {
+        if let Some(t) = self.lifo(core).take() {
             self.shared.injector.push(t);
         }
         while let Some(t) = core.local.pop() {

@@ -85,8 +85,10 @@ pub(crate) fn run_claimed(h: NonNull<Header>, before_poll: impl FnOnce()) -> boo
     }
     let mut output: *mut () = std::ptr::null_mut();
     before_poll();
+    // The task stays current through its completion below (its drop functions run with it
+    // current): one guard instead of two on the hot path.
+    let _current = context::enter_task(h);
     let result = {
-        let _current = context::enter_task(h);
         let mut cx = Context {
             task: h,
             _running: std::marker::PhantomData,
@@ -95,8 +97,8 @@ pub(crate) fn run_claimed(h: NonNull<Header>, before_poll: impl FnOnce()) -> boo
         unsafe { (header.vtable.poll)(h, &mut cx, &mut output) }
     };
     match result {
-        BodyPoll::Ready => finish(h, Outcome::Ok, output),
-        BodyPoll::Failed => finish(h, Outcome::Failed, output),
+        BodyPoll::Ready => finish_current(h, Outcome::Ok, output),
+        BodyPoll::Failed => finish_current(h, Outcome::Failed, output),
         BodyPoll::Pending | BodyPoll::Yield => {
             match header
                 .state
@@ -108,7 +110,7 @@ pub(crate) fn run_claimed(h: NonNull<Header>, before_poll: impl FnOnce()) -> boo
                     let entry = unsafe { Notified::from_raw(h) };
                     schedule(header, entry, ScheduleKind::Yield);
                 }
-                AfterPoll::Cancel => finish(h, Outcome::Cancelled, std::ptr::null_mut()),
+                AfterPoll::Cancel => finish_current(h, Outcome::Cancelled, std::ptr::null_mut()),
             }
         }
     }
@@ -125,18 +127,23 @@ fn schedule(header: &Header, entry: Notified, kind: ScheduleKind) {
 /// Completes a task whose RUNNING flag the caller holds (rule 7). The caller also holds a
 /// reference, which it keeps.
 pub(crate) fn finish(h: NonNull<Header>, outcome: Outcome, output: *mut ()) {
+    // The user's drop functions see this task as current, not whichever task aborted it.
+    let _current = context::enter_task(h);
+    finish_current(h, outcome, output);
+}
+
+/// [`finish`] on a thread whose current task is already `h` (it was just polled here).
+fn finish_current(h: NonNull<Header>, outcome: Outcome, output: *mut ()) {
     // SAFETY: the caller holds a reference.
     let header = unsafe { h.as_ref() };
     if outcome != Outcome::Cancelled {
         header.output.store(output, Ordering::Release);
     }
-    {
-        // The user's drop functions see this task as current, not whichever task aborted it.
-        let _current = context::enter_dropping(h);
-        // SAFETY: we hold RUNNING, and a task completes once: the body is dropped once.
-        unsafe { (header.vtable.drop_body)(h) };
-        super::locals::destroy_all(h);
-    }
+    // From here the body is being destroyed: the task has no name any more.
+    context::body_gone();
+    // SAFETY: we hold RUNNING, and a task completes once: the body is dropped once.
+    unsafe { (header.vtable.drop_body)(h) };
+    super::locals::destroy_all(h);
     // Before COMPLETE (and so before any release): the scheduler is certainly alive.
     super::sleep::cancel(h);
     // SAFETY: the task is listed, so the scheduler is alive.
