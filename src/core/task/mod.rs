@@ -87,6 +87,10 @@
 //! (9), handle drop vs completion (9, 11), shutdown vs spawn (1, 12), timer cancel vs fire and
 //! abort of a sleeping task vs its timer, abort vs wake of a thread-bound task (6, owner
 //! side), and a local executor's wake vs run (5 with the executor's queue and ready hook).
+//! `core::tests::loom_worker` models the worker's wait protocol on the real `Idle` and
+//! `Parker` (a join woken as a searcher restores its role; a spawn followed by a block wakes
+//! an idle worker; two producers and two sleepers), a `spawn_after` start entry vs shutdown's
+//! timer drain (1, 12), and a `block_on` spawn vs shutdown (1, 12).
 //! The unit tests in `core::tests::task_unit` walk each rule sequentially (spawn, pop/run,
 //! inline claim, yield, each abort case, completion with and without a handle, release,
 //! shutdown); they also run under Miri (scripts/miri.sh).
