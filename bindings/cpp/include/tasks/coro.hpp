@@ -61,6 +61,8 @@ struct Driver {
     const void *set = nullptr;                 // the JoinSet spawned into (stop tokens)
     tasks_join_handle *handoff = nullptr;      // a relay's successor, for the owner to wait on
     bool lost = false;                         // a relay was cancelled: the chain is abandoned
+    bool bound = false;                        // the owner runs on a thread of its own (block_on,
+                                               // a local executor), not as a runtime's worker task
     Hop own;                                   // the owner's hop
 
     Driver() = default;
@@ -415,6 +417,7 @@ tasks_join_handle *spawn_coroutine_fn(tasks_runtime *rt, Fn fn, const char *name
 
 template <class T>
 T block_on(tasks_runtime *rt, std::unique_ptr<Driver> d) {
+    d->bound = true;
     tasks_spawn_opts opts{nullptr, &Driver::drop, &Result<T>::drop};
     void *out = nullptr;
     tasks_status s = tasks_block_on(rt, &Driver::poll, d.get(), &opts, &out);
@@ -530,15 +533,19 @@ struct [[nodiscard]] JoinNextAwaiter {
 struct [[nodiscard]] ScheduleAwaiter {
     tasks_runtime *rt;
     tasks_status err = TASKS_OK;
-    // Already on one of rt's threads, inside a task: nothing to do.
-    bool await_ready() const noexcept { return tasks_current_runtime() == rt && tasks_current_id() != 0; }
+    bool await_ready() const noexcept { return false; }
     template <class P>
-    void await_suspend(std::coroutine_handle<P> h) noexcept {
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
         TASKS_HPP_CHECK_PROMISE(P, "Runtime::schedule()");
         Driver *d = h.promise().driver;
+        // Already a worker task of rt: nothing to do. (tasks_current_runtime() is rt inside
+        // rt's block_on too, and may be rt on an executor's thread: the driver knows those.)
+        bool bound_here = d->bound && d->hop == &d->own;
+        if (!bound_here && tasks_current_runtime() == rt) return false;
         d->hop->move_to = rt;  // the driver moves the chain once this poll has unwound
         d->hop->move_error = &err;
         h.promise().suspend(TASKS_POLL_PENDING);
+        return true;
     }
     void await_resume() const { check(err, "schedule"); }
 };

@@ -57,7 +57,7 @@ public:
 #ifdef TASKS_HPP_COROUTINES
         if constexpr (detail::is_task<std::invoke_result_t<decltype(fn)>>::value) {
             using T = typename std::invoke_result_t<decltype(fn)>::value_type;
-            detail::spawn_driver_with<T>(poll_spawner(ex), detail::make_fn_driver(std::move(fn)), nullptr, &h);
+            detail::spawn_driver_with<T>(poll_spawner(ex), bound(detail::make_fn_driver(std::move(fn))), nullptr, &h);
         } else
 #endif
         {
@@ -74,7 +74,7 @@ public:
     JoinHandle<T> spawn(Task<T> task) {
         tasks_executor *ex = need();
         tasks_join_handle *h = nullptr;
-        detail::spawn_driver_with<T>(poll_spawner(ex), detail::make_task_driver(std::move(task)), nullptr, &h);
+        detail::spawn_driver_with<T>(poll_spawner(ex), bound(detail::make_task_driver(std::move(task))), nullptr, &h);
         return JoinHandle<T>(h, link_);
     }
 #endif
@@ -115,6 +115,13 @@ private:
         if (!link_ || !link_->ex) detail::throw_empty("moved-from Executor");
         return link_->ex;
     }
+#ifdef TASKS_HPP_COROUTINES
+    // Its coroutines run on the owner thread, not as a runtime's worker tasks (schedule()).
+    static std::unique_ptr<detail::Driver> bound(std::unique_ptr<detail::Driver> d) {
+        d->bound = true;
+        return d;
+    }
+#endif
     static auto poll_spawner(tasks_executor *ex) {
         return [ex](tasks_poll_fn p, void *s, const tasks_spawn_opts *o, tasks_join_handle **out) {
             return tasks_executor_spawn_poll(ex, p, s, o, out);

@@ -233,6 +233,7 @@ struct Reaper {
 
 template <class T>
 void JoinSet<T>::detach_all() {
+    (void)need();
     tasks_join_set *fresh = nullptr;
     detail::check(tasks_join_set_new(rt_, &fresh), "tasks_join_set_new");
     tasks_join_set *old = std::exchange(s_, fresh);
