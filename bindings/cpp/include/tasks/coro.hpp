@@ -297,6 +297,7 @@ inline Driver::Step Driver::step(Hop &h, tasks_context *c, bool owner) noexcept 
 
 inline void Driver::stop_relays() noexcept {
     while (tasks_join_handle *r = own.relay ? std::exchange(own.relay, nullptr) : std::exchange(handoff, nullptr)) {
+        notify_abort_task(tasks_join_handle_id(r));  // a stop token taken on the relay
         tasks_join_handle_abort(r);
         (void)tasks_join_handle_join(r, TASKS_FOREVER, nullptr);
         tasks_join_handle_free(r);

@@ -91,7 +91,7 @@ struct [[nodiscard]] WhenAll {
     }
     template <std::size_t... I>
     void abort_all(std::index_sequence<I...>) noexcept {
-        ((ended[I] ? void() : tasks_join_handle_abort(std::get<I>(handles).native_handle())), ...);
+        ((ended[I] ? void() : std::get<I>(handles).abort()), ...);  // notifies stop tokens too
     }
     std::tuple<typename Result<Ts>::Stored...> await_resume() {
         if (first_error) std::rethrow_exception(first_error);
