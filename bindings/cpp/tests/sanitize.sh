@@ -31,9 +31,18 @@ failed=0
 summary=()
 for cxx in ${SANITIZE_COMPILERS:-g++ clang++}; do
   if ! command -v "$cxx" >/dev/null; then
-    summary+=("$(printf '%-8s skipped (not installed)' "$cxx")")
+    summary+=("$(printf '%-12s skipped (not installed)' "$cxx")")
     continue
   fi
+  # The sanitizer runtimes are a separate package for clang (Debian: libclang-rt-N-dev).
+  probe=$(mktemp -d)
+  if ! echo 'int main() { return 0; }' | "$cxx" -fsanitize=address,undefined -x c++ - -o "$probe/a.out" 2>/dev/null; then
+    rm -rf "$probe"
+    summary+=("$(printf '%-12s FAILED (cannot link -fsanitize=address,undefined: sanitizer runtime not installed?)' "$cxx")")
+    failed=$((failed + 1))
+    continue
+  fi
+  rm -rf "$probe"
   for opt in ${SANITIZE_OPTS:--O0 -O2}; do
     name="$(basename "$cxx")${opt}"
     start=$SECONDS

@@ -54,7 +54,8 @@ int main() {
         });
         (void)m;
         CHECK(rt.block_on([]() -> tasks::Task<std::size_t> {
-            co_return std::tuple_size_v<decltype(co_await tasks::when_all())>;
+            auto none = co_await tasks::when_all();
+            co_return std::tuple_size_v<decltype(none)>;
         }) == 0);
     }
     // The first exception aborts the others (a 1-hour sleeper: destroyed, not waited for an

@@ -16,6 +16,15 @@
 #include <vector>
 
 namespace tasks {
+namespace detail {
+// spawn_driver_with's call for an executor.
+struct ExecutorPollSpawn {
+    tasks_executor *ex;
+    tasks_status operator()(tasks_poll_fn p, void *s, const tasks_spawn_opts *o, tasks_join_handle **out) const {
+        return tasks_executor_spawn_poll(ex, p, s, o, out);
+    }
+};
+}  // namespace detail
 
 // Bound to the thread that creates it (the owner). Spawning and waking its tasks work from any
 // thread; run() and the destructor only on the owner. Its tasks' timers (sleep_for) are driven
@@ -57,7 +66,7 @@ public:
 #ifdef TASKS_HPP_COROUTINES
         if constexpr (detail::is_task<std::invoke_result_t<decltype(fn)>>::value) {
             using T = typename std::invoke_result_t<decltype(fn)>::value_type;
-            detail::spawn_driver_with<T>(poll_spawner(ex), bound(detail::make_fn_driver(std::move(fn))), nullptr, &h);
+            detail::spawn_driver_with<T>(detail::ExecutorPollSpawn{ex}, bound(detail::make_fn_driver(std::move(fn))), nullptr, &h);
         } else
 #endif
         {
@@ -74,7 +83,7 @@ public:
     JoinHandle<T> spawn(Task<T> task) {
         tasks_executor *ex = need();
         tasks_join_handle *h = nullptr;
-        detail::spawn_driver_with<T>(poll_spawner(ex), bound(detail::make_task_driver(std::move(task))), nullptr, &h);
+        detail::spawn_driver_with<T>(detail::ExecutorPollSpawn{ex}, bound(detail::make_task_driver(std::move(task))), nullptr, &h);
         return JoinHandle<T>(h, link_);
     }
 #endif
@@ -122,11 +131,6 @@ private:
         return d;
     }
 #endif
-    static auto poll_spawner(tasks_executor *ex) {
-        return [ex](tasks_poll_fn p, void *s, const tasks_spawn_opts *o, tasks_join_handle **out) {
-            return tasks_executor_spawn_poll(ex, p, s, o, out);
-        };
-    }
     void end() noexcept {
         if (!link_ || !link_->ex) return;
         if (link_->owner_token != detail::this_thread_token()) {
