@@ -126,6 +126,16 @@ int main() {
     CHECK(starts >= 3);  // 2 workers + at least 1 blocking thread
     CHECK(stops == starts);
 
+    // C7: a setter on a temporary Builder returns a Builder by value, so binding the result to
+    // a const reference extends a live object's lifetime (a Builder&& would dangle here).
+    static_assert(std::is_same_v<decltype(tasks::Builder{}.worker_threads(2)), tasks::Builder>);
+    static_assert(std::is_same_v<decltype(std::declval<tasks::Builder &>().worker_threads(2)), tasks::Builder &>);
+    {
+        const tasks::Builder &b = tasks::Builder{}.worker_threads(3).thread_name("kept");
+        tasks::Runtime r{b};
+        CHECK(r.metrics().workers == 3);
+    }
+
     // Library errors are tasks::Error with the status (and std::runtime_error).
     CHECK_THROWS(tasks::Builder{}.worker_threads(0), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
     CHECK_THROWS(tasks::Builder{}.thread_stack_size(1024), std::runtime_error, e, std::string(e.what()).size() > 0);

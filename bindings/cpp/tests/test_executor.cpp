@@ -95,6 +95,28 @@ int main() {
         std::atomic<bool> ran{false};
         { auto never = ex.spawn([&ran] { ran = true; }); }
         CHECK(!ran && ex.empty());
+        // The same for a coroutine suspended on a runtime task (idle, not queued): the
+        // handle's destructor cancels it on this thread; its frame is destroyed.
+        {
+            std::atomic<bool> frame_alive{false};
+            struct Alive {
+                std::atomic<bool> *f;
+                ~Alive() { *f = false; }
+            };
+            auto slow = rt.spawn([] {
+                std::this_thread::sleep_for(50ms);
+                return 1;
+            });
+            {
+                auto waiting = ex.spawn([&frame_alive, &slow]() -> tasks::Task<int> {
+                    frame_alive = true;
+                    Alive a{&frame_alive};
+                    co_return co_await slow;
+                });
+                while (!frame_alive) (void)ex.run();
+            }
+            CHECK(!frame_alive && ex.empty());
+        }
         // ~Executor cancels what is left: its callables are destroyed, handles see Cancelled.
         auto left = ex.spawn([c2 = Counted(1)] { return c2.v; });
         CHECK(Counted::live == 1);
