@@ -71,6 +71,29 @@ int main() {
         CHECK(ms_since(t0) < 10000.0);
         CHECK(cancelled && live_waiters == 0);
     }
+    // Over a vector: input order, whatever the completion order; a failure aborts the rest.
+    {
+        auto v = rt.block_on([]() -> tasks::Task<std::vector<int>> {
+            std::vector<tasks::Task<int>> ts;
+            for (int i = 0; i < 20; i++) ts.push_back(after(std::chrono::milliseconds((20 - i) % 7), i));
+            co_return co_await tasks::when_all(std::move(ts));
+        });
+        bool in_order = v.size() == 20;
+        for (int i = 0; in_order && i < 20; i++) in_order = v[static_cast<std::size_t>(i)] == i;
+        CHECK(in_order);
+        CHECK(rt.block_on([]() -> tasks::Task<std::size_t> {
+            auto none = co_await tasks::when_all(std::vector<tasks::Task<int>>{});
+            co_return none.size();
+        }) == 0);
+        std::atomic<bool> cancelled{true};
+        CHECK_THROWS(rt.block_on([&cancelled]() -> tasks::Task<void> {
+            std::vector<tasks::Task<void>> ts;
+            ts.push_back(fail_after(10ms));
+            ts.push_back([](std::atomic<bool> *c) -> tasks::Task<void> { co_await wait_for_abort(c); }(&cancelled));
+            (void)co_await tasks::when_all(std::move(ts));
+        }), std::runtime_error, e, std::string(e.what()) == "failed");
+        CHECK(cancelled && live_waiters == 0);
+    }
     // Aborting the coroutine that awaits when_all aborts the children and waits for them.
     {
         std::atomic<bool> cancelled{true};

@@ -6,6 +6,7 @@
 //   co_await handle;              waits for a JoinHandle<U> without blocking the thread
 //   co_await set.next();          the next Outcome of a JoinSet<U>
 //   co_await tasks::when_all(t1, t2, ...)   runs Tasks in parallel; a tuple of their values
+//   co_await tasks::when_all(std::move(vec))  the same for a std::vector<Task<T>>
 //   co_await rt.schedule();       continues on one of rt's workers
 //   co_await tasks::sleep_for(d); co_await tasks::yield();
 //   co_await tasks::this_waker(); co_await tasks::suspend();   (for your own wake sources)

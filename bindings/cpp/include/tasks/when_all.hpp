@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -104,6 +106,65 @@ struct [[nodiscard]] WhenAll {
 };
 template <class... Ts> struct native_awaitable<WhenAll<Ts...>> : std::true_type {};
 
+// when_all over a vector: the Tasks go into a JoinSet (so each wake costs one join_next, not a
+// scan of every task, and abort_all cancels the rest); results are put back in input order.
+template <class T>
+struct [[nodiscard]] WhenAllRange {
+    std::vector<Task<T>> tasks;
+    std::optional<JoinSet<T>> set;
+    std::unordered_map<std::uint64_t, std::size_t> index;  // task id -> input position
+    std::vector<std::unique_ptr<Result<T>>> outs;
+    std::exception_ptr first_error;
+    Driver *drv = nullptr;
+
+    explicit WhenAllRange(std::vector<Task<T>> ts) : tasks(std::move(ts)) {}
+
+    bool await_ready() const noexcept { return tasks.empty(); }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        TASKS_HPP_CHECK_PROMISE(P, "tasks::when_all");
+        drv = h.promise().driver;
+        set.emplace();  // on the awaiting coroutine's runtime
+        outs.resize(tasks.size());
+        index.reserve(tasks.size());
+        for (std::size_t i = 0; i < tasks.size(); i++) index.emplace(set->spawn(std::move(tasks[i])), i);
+        if (ready(this)) return false;
+        h.promise().suspend(TASKS_POLL_PENDING, &WhenAllRange::ready, this);
+        return true;
+    }
+    static bool ready(void *self) noexcept {
+        WhenAllRange *w = static_cast<WhenAllRange *>(self);
+        tasks_join_set *s = w->set->native_handle();
+        for (;;) {
+            void *out = nullptr;
+            std::uint64_t id = 0;
+            tasks_status st = tasks_join_set_poll_join_next(s, w->drv->cx, &out, &id);
+            if (st == TASKS_PENDING) return false;
+            if (st == TASKS_EMPTY) return true;
+            std::unique_ptr<Result<T>> r(static_cast<Result<T> *>(out));
+            bool outcome = st == TASKS_OK || st == TASKS_FAILED || st == TASKS_CANCELLED;
+            if (!w->first_error && st != TASKS_OK) {
+                w->first_error = st == TASKS_FAILED && r ? r->error
+                                 : st == TASKS_CANCELLED ? std::make_exception_ptr(Cancelled())
+                                                         : std::make_exception_ptr(Error(st, "when_all"));
+                notify_abort_group(s);
+                tasks_join_set_abort_all(s);
+            }
+            if (!outcome) return true;  // a library error: stop waiting (the set's destructor waits)
+            auto it = w->index.find(id);
+            if (it != w->index.end()) w->outs[it->second] = std::move(r);
+        }
+    }
+    std::vector<typename Result<T>::Stored> await_resume() {
+        if (first_error) std::rethrow_exception(first_error);
+        std::vector<typename Result<T>::Stored> v;
+        v.reserve(outs.size());
+        for (auto &o : outs) v.push_back(take_stored(*o));
+        return v;
+    }
+};
+template <class T> struct native_awaitable<WhenAllRange<T>> : std::true_type {};
+
 }  // namespace detail
 
 // co_await tasks::when_all(t1, t2, ...): runs the Tasks in parallel (each as a task of the
@@ -113,6 +174,13 @@ template <class... Ts> struct native_awaitable<WhenAll<Ts...>> : std::true_type 
 template <class... Ts>
 [[nodiscard]] detail::WhenAll<Ts...> when_all(Task<Ts>... ts) {
     return detail::WhenAll<Ts...>(std::move(ts)...);
+}
+
+// co_await tasks::when_all(std::move(vector_of_tasks)): the same over any number of Tasks of one
+// type; a std::vector of their values in input order.
+template <class T>
+[[nodiscard]] detail::WhenAllRange<T> when_all(std::vector<Task<T>> ts) {
+    return detail::WhenAllRange<T>(std::move(ts));
 }
 
 }  // namespace tasks
