@@ -14,12 +14,13 @@
         }                                                                                 \
     } while (0)
 
-// CHECK_THROWS(stmt, Type, e, cond): stmt throws Type (caught as `const Type &e`) and cond holds.
+// CHECK_THROWS(expr, Type, e, cond): expr throws Type (caught as `const Type &e`) and cond holds.
+// The expression's value is discarded on purpose ([[nodiscard]] does not apply).
 #define CHECK_THROWS(stmt, Type, e, cond)                                                         \
     do {                                                                                          \
         bool caught_ = false;                                                                     \
         try {                                                                                     \
-            stmt;                                                                                 \
+            (void)(stmt);                                                                         \
         } catch (const Type &e) {                                                                 \
             caught_ = true;                                                                       \
             if (!(cond)) {                                                                        \

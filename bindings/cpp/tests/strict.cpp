@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 
 using namespace std::chrono_literals;
 
@@ -14,6 +15,7 @@ static tasks::Task<int> leaf(int v) {
     co_await tasks::sleep_for(1ms);
     co_return v;
 }
+static tasks::Task<void> nothing() { co_return; }
 static tasks::Task<void> all(tasks::Runtime &rt) {
     int v = co_await leaf(1);
     auto h = rt.spawn([v] { return v; });
@@ -21,9 +23,17 @@ static tasks::Task<void> all(tasks::Runtime &rt) {
     tasks::JoinSet<int> set(rt);
     set.spawn(leaf(2));
     while (auto o = co_await set.next()) v += o->value();
-    if (v != 4) throw std::logic_error("all");
+    auto [a, b] = co_await tasks::when_all(leaf(3), nothing());
+    (void)b;
+    co_await rt.schedule();
+    tasks::Waker w = co_await tasks::this_waker();
+    w.wake_by_ref();
+    co_await tasks::suspend();
+    if (v + a != 7) throw std::logic_error("all");
 }
 #endif
+
+static tasks::TaskLocal<std::string> local_name;
 
 int main() {
     tasks::Runtime rt{tasks::Builder{}
@@ -40,22 +50,40 @@ int main() {
     b = std::move(a);
     std::optional<std::string> r = h.join_for(10s);
     tasks::JoinHandle<void> v = rt.spawn_blocking([] {});
-    bool done = v.join_for(10s);
+    bool done = v.join_for(10s).has_value();
     auto later = rt.spawn_after(1ms, [] { return 1; });
     tasks::JoinSet<std::unique_ptr<int>> set(rt);
     set.spawn([] { return std::make_unique<int>(1); });
     auto o = set.join_next_for(10s);
     int n = later.join() + *o->value() + tasks::block_in_place([] { return 1; });
+    set.spawn([] { return std::make_unique<int>(2); });
+    set.detach_all();
     tasks_metrics m = rt.metrics();
     (void)tasks::current_is_cancelled();
     (void)tasks::current_id();
     (void)tasks::current_name();
     auto named = rt.spawn_named("n", [] {});
     named.detach();
+    std::string got = rt.spawn([] { return local_name.emplace("t"); }).join();
+    tasks::Executor ex;
+    ex.set_notify([] {});
+    auto eh = ex.spawn([] { return 2; });
+    while (!eh.is_finished()) (void)ex.run();
+    n += eh.join();
+    tasks::Waker w = tasks::Waker::from([] {});
+    tasks::Waker w2 = w;
+    bool same = w.will_wake(w2);
+    w.wake();
+    std::error_code ec = TASKS_ERR_INVALID;
 #ifdef TASKS_HPP_COROUTINES
     rt.block_on(all(rt));
     rt.spawn(all(rt)).join();
 #endif
-    bool ok = r == std::string("x") && done && n == 3 && m.workers == 2 && b.id() != 0 && rt.shutdown(10s);
+#ifdef TASKS_HPP_STOP_TOKEN
+    bool stopped = rt.spawn([] { return tasks::current_stop_token().stop_requested(); }).join();
+    n += stopped ? 100 : 0;
+#endif
+    bool ok = r == std::string("x") && done && n == 5 && m.workers == 2 && b.id() != 0 && got == "t" &&
+              same && ec == TASKS_ERR_INVALID && rt.shutdown(10s);
     return ok ? 0 : 1;
 }

@@ -126,11 +126,21 @@ int main() {
     CHECK(starts >= 3);  // 2 workers + at least 1 blocking thread
     CHECK(stops == starts);
 
+    // C7: a setter on a temporary Builder returns a Builder by value, so binding the result to
+    // a const reference extends a live object's lifetime (a Builder&& would dangle here).
+    static_assert(std::is_same_v<decltype(tasks::Builder{}.worker_threads(2)), tasks::Builder>);
+    static_assert(std::is_same_v<decltype(std::declval<tasks::Builder &>().worker_threads(2)), tasks::Builder &>);
+    {
+        const tasks::Builder &b = tasks::Builder{}.worker_threads(3).thread_name("kept");
+        tasks::Runtime r{b};
+        CHECK(r.metrics().workers == 3);
+    }
+
     // Library errors are tasks::Error with the status (and std::runtime_error).
     CHECK_THROWS(tasks::Builder{}.worker_threads(0), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
     CHECK_THROWS(tasks::Builder{}.thread_stack_size(1024), std::runtime_error, e, std::string(e.what()).size() > 0);
-    CHECK_THROWS(tasks::JoinHandle<int>{}.join(), tasks::Error, e, e.status() == TASKS_ERR_NULL);
-    CHECK_THROWS(tasks::Runtime::default_runtime().shutdown(1ms), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
+    CHECK_THROWS(tasks::JoinHandle<int>{}.join(), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
+    CHECK_THROWS((void)tasks::Runtime::default_runtime().shutdown(1ms), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
 
     // Spawning on a shut-down runtime throws and destroys the callable (nothing leaks).
     {
@@ -138,8 +148,8 @@ int main() {
         CHECK(rt.shutdown(5s));
         Counted c(1);
         CHECK(Counted::live == 1);
-        CHECK_THROWS(rt.spawn([c] { return c.v; }), tasks::Error, e, e.status() == TASKS_ERR_SHUTDOWN);
-        CHECK_THROWS(rt.spawn_blocking([c] { return c.v; }), tasks::Error, e, e.status() == TASKS_ERR_SHUTDOWN);
+        CHECK_THROWS((void)rt.spawn([c] { return c.v; }), tasks::Error, e, e.status() == TASKS_ERR_SHUTDOWN);
+        CHECK_THROWS((void)rt.spawn_blocking([c] { return c.v; }), tasks::Error, e, e.status() == TASKS_ERR_SHUTDOWN);
         CHECK(Counted::live == 1);
     }
     CHECK(Counted::live == 0);

@@ -221,29 +221,30 @@ int main() {
             CHECK(guards == 0);
             CHECK_THROWS(h.join(), tasks::Cancelled, e, true);
         }
-        // Abort of a coroutine suspended on a JoinHandle: its frame goes, the awaited task
-        // runs on (detached).
+        // Abort of a coroutine suspended on a JoinHandle: its frame goes, and the handle in it
+        // aborts the awaited (running) task and waits until it has ended, before abort()
+        // returns: nothing in the frame is left borrowed.
         {
-            Gate gate;
-            std::atomic<bool> awaited_ran{false}, waiting{false};
+            std::atomic<bool> inner_running{false}, inner_stopped{false}, waiting{false};
             auto h = rt.spawn([&]() -> tasks::Task<int> {
                 Guard g(-1);
                 auto inner = rt.spawn([&] {
-                    gate.wait();
-                    awaited_ran = true;
+                    inner_running = true;
+                    while (!tasks::current_is_cancelled()) std::this_thread::sleep_for(1ms);
+                    std::this_thread::sleep_for(20ms);  // still running a while after the abort
+                    inner_stopped = true;
                     return 3;
                 });
                 waiting = true;
                 co_return co_await inner;
             });
-            CHECK(wait_until([&] { return waiting.load(); }));
+            CHECK(wait_until([&] { return waiting.load() && inner_running.load(); }));
             std::this_thread::sleep_for(20ms);
             CHECK(guards == 1);
             h.abort();
             CHECK(guards == 0);
+            CHECK(inner_stopped);
             CHECK_THROWS(h.join(), tasks::Cancelled, e, true);
-            gate.open = true;
-            CHECK(wait_until([&] { return awaited_ran.load(); }));
         }
         // Abort of a running coroutine: cancelled at its next suspension (a yield here).
         {
@@ -346,7 +347,7 @@ int main() {
                 co_return first;
             });
             CHECK(r == 3);
-            CHECK_THROWS(rt.spawn(tasks::Task<int>{}), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
+            CHECK_THROWS((void)rt.spawn(tasks::Task<int>{}), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
             auto inner = rt.spawn([&rt] {
                 try {
                     rt.block_on(chain(1, nullptr));
@@ -361,7 +362,7 @@ int main() {
         {
             tasks::Runtime dead;
             CHECK(dead.shutdown(5s));
-            CHECK_THROWS(dead.spawn(with_counted_param(Counted(2))), tasks::Error, e, e.status() == TASKS_ERR_SHUTDOWN);
+            CHECK_THROWS((void)dead.spawn(with_counted_param(Counted(2))), tasks::Error, e, e.status() == TASKS_ERR_SHUTDOWN);
             CHECK_THROWS(dead.block_on(with_counted_param(Counted(2))), tasks::Error, e, e.status() == TASKS_ERR_SHUTDOWN);
             CHECK(Counted::live == 0);
         }

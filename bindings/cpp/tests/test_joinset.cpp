@@ -52,9 +52,11 @@ int main() {
         Gate gate;
         set.spawn([&gate] { gate.wait(); });
         auto t0 = std::chrono::steady_clock::now();
-        CHECK(!set.join_next_for(30ms));
+        auto none = set.join_next_for(30ms);
+        CHECK(!none && none.timed_out() && !none.empty());  // timed out, not empty
         CHECK(ms_since(t0) >= 29.0);
-        CHECK(!set.empty());  // nullopt because of the timeout, not because it is empty
+        CHECK(!set.empty());
+        CHECK_THROWS(none->value(), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
         gate.open = true;
         auto o = set.join_next_for(20s);
         CHECK(o && !o->failed());
@@ -63,7 +65,8 @@ int main() {
         auto f = set.join_next();
         CHECK(f && f->failed() && f->status() == TASKS_FAILED);
         CHECK_THROWS(f->value(), std::invalid_argument, e, std::string(e.what()) == "bad");
-        CHECK(!set.join_next_for(10ms) && set.empty());
+        auto last = set.join_next_for(10ms);
+        CHECK(!last && last.empty() && !last.timed_out() && set.empty());
     }
     // abort_all on one worker: the running task sees the abort and returns; the queued ones
     // are cancelled; all come back from join_next.
@@ -111,7 +114,12 @@ int main() {
             CHECK(first && first->value() != nullptr);
             CHECK(wait_until([] { return Counted::live >= 4; }));
             tasks::JoinSet<std::unique_ptr<Counted>> moved(std::move(set));  // move: one owner
-            CHECK(moved.size() == 5 && set.size() == 0);
+            CHECK(moved.size() == 5 && !set.valid());
+            // A moved-from set throws when used (it never becomes a new empty set silently).
+            CHECK_THROWS((void)set.size(), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
+            CHECK_THROWS(set.spawn([] { return std::make_unique<Counted>(0); }), tasks::Error, e,
+                         e.status() == TASKS_ERR_INVALID);
+            CHECK_THROWS((void)set.join_next(), tasks::Error, e, e.status() == TASKS_ERR_INVALID);
         }
         CHECK(wait_until([&] { return stopped.load(); }));
         CHECK(wait_until([] { return Counted::live == 0; }));
