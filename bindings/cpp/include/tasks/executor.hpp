@@ -139,7 +139,14 @@ private:
             link_.reset();
             return;
         }
-        tasks_executor_free(link_->ex);
+        if (tasks_executor_free(link_->ex) != TASKS_OK) {
+            // Refused (destroyed from inside one of its own tasks: WOULD_DEADLOCK): the executor
+            // lives on, so what it may still call must too.
+            std::fputs("tasks::~Executor: destroyed inside one of its own tasks; executor leaked\n", stderr);
+            new (std::nothrow) std::vector<std::shared_ptr<void>>(std::move(notify_));  // leaked too
+            link_.reset();
+            return;
+        }
         link_->ex = nullptr;  // handles that outlive it: every task has ended
         link_.reset();
         notify_.clear();  // after the free: no notify call is left
