@@ -548,7 +548,8 @@ size_t tasks_join_set_len(const tasks_join_set *s);
  TASKS_CANCELLED) and writes its id to `*id`. TASKS_EMPTY if the set has no tasks,
  TASKS_TIMED_OUT (TASKS_PENDING for a 0 timeout) if none finished in time. `output` and `id`
  may be NULL (a NULL `output` drops the output with drop_output). On a worker thread it runs
- other tasks while it waits.
+ other tasks while it waits. TASKS_ERR_WOULD_DEADLOCK (nothing taken) when the only task left
+ in the set is the calling task itself (it would wait for itself).
  */
 tasks_status tasks_join_set_join_next(tasks_join_set *s,
                                       uint64_t timeout_ns,

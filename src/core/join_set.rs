@@ -72,6 +72,8 @@ pub(crate) enum Next {
     Empty,
     /// Nothing finished in time (or yet, for a poll).
     NotYet,
+    /// The only task left unjoined is the one calling: it would wait for itself.
+    WouldDeadlock,
 }
 
 pub(crate) struct JoinSet {
@@ -148,6 +150,12 @@ impl JoinSet {
         if self.len == 0 {
             return Next::Empty;
         }
+        if self.len == 1
+            && deadline.is_none_or(|d| d > Instant::now())
+            && self.only_task_is_current()
+        {
+            return Next::WouldDeadlock;
+        }
         let shared = &self.shared;
         let arm = |p: &Arc<Parker>| {
             let mut r = shared.ready.lock();
@@ -164,6 +172,18 @@ impl JoinSet {
             Some(j) => Next::Joined(j),
             None => Next::NotYet,
         }
+    }
+
+    /// Whether the set's one remaining task is the task calling (nothing else can finish, and
+    /// it cannot finish while it waits).
+    fn only_task_is_current(&self) -> bool {
+        let Some(current) = crate::core::context::current_task() else {
+            return false;
+        };
+        self.slots
+            .iter()
+            .flatten()
+            .all(|h| h.ptr() == current && join::outcome(h.header()).is_none())
     }
 
     /// Poll-style `join_next`: registers `waker` (replacing an earlier one) when nothing has

@@ -118,6 +118,7 @@ fn hand_out(
     match next {
         Next::Empty => tasks_status::TASKS_EMPTY,
         Next::NotYet => not_yet,
+        Next::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
         Next::Joined(j) => {
             if !id.is_null() {
                 // SAFETY: checked non-NULL.
@@ -135,7 +136,8 @@ fn hand_out(
 /// TASKS_CANCELLED) and writes its id to `*id`. TASKS_EMPTY if the set has no tasks,
 /// TASKS_TIMED_OUT (TASKS_PENDING for a 0 timeout) if none finished in time. `output` and `id`
 /// may be NULL (a NULL `output` drops the output with drop_output). On a worker thread it runs
-/// other tasks while it waits.
+/// other tasks while it waits. TASKS_ERR_WOULD_DEADLOCK (nothing taken) when the only task left
+/// in the set is the calling task itself (it would wait for itself).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_set_join_next(
     s: *mut tasks_join_set,
