@@ -400,8 +400,9 @@ uint64_t tasks_current_id(void);
 const char *tasks_current_name(void);
 
 /*
- The runtime whose thread (worker or blocking) is calling; NULL elsewhere. Borrowed: do not
- free it.
+ The runtime whose thread (worker or blocking) is calling, or, inside tasks_block_on (on any
+ thread), the runtime that call drives its task with (the innermost one when nested); NULL
+ elsewhere. Borrowed: do not free it.
  */
 tasks_runtime *tasks_current_runtime(void);
 

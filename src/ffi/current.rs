@@ -29,8 +29,9 @@ pub extern "C" fn tasks_current_name() -> *const c_char {
     })
 }
 
-/// The runtime whose thread (worker or blocking) is calling; NULL elsewhere. Borrowed: do not
-/// free it.
+/// The runtime whose thread (worker or blocking) is calling, or, inside tasks_block_on (on any
+/// thread), the runtime that call drives its task with (the innermost one when nested); NULL
+/// elsewhere. Borrowed: do not free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_current_runtime() -> *mut tasks_runtime {
     boundary(|| current_runtime().map_or(std::ptr::null_mut(), to_ptr))
