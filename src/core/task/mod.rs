@@ -89,7 +89,7 @@
 //! side), and a local executor's wake vs run (5 with the executor's queue and ready hook).
 //! `core::tests::loom_worker` models the worker's wait protocol on the real `Idle` and
 //! `Parker` (a join woken as a searcher restores its role; a spawn followed by a block wakes
-//! an idle worker; two producers and two sleepers), a `spawn_after` start entry vs shutdown's
+//! an idle worker; a burst of two tasks and two sleepers), a `spawn_after` start entry vs shutdown's
 //! timer drain (1, 12), and a `block_on` spawn vs shutdown (1, 12).
 //! The unit tests in `core::tests::task_unit` walk each rule sequentially (spawn, pop/run,
 //! inline claim, yield, each abort case, completion with and without a handle, release,
