@@ -8,12 +8,13 @@
 //!
 //! Environment:
 //!   STRESS_SEED     seed (default: fixed, so CI draws the same operations each run)
-//!   STRESS_OPS      operations in all (default 60000)
+//!   STRESS_OPS      operations in all (default 400000)
 //!   STRESS_SECS     stop drawing after this many seconds (default 20)
 //!   STRESS_THREADS  harness threads (default 4)
 //!   STRESS_ROUND    operations per round (default 20000)
 //!   STRESS_HANG     seconds without progress that count as a hang (default 20)
 //!   STRESS_SKIP     comma-separated operation/body kinds to leave out (default none)
+//!   STRESS_ONLY     comma-separated kinds to keep, all others left out (to narrow a finding)
 //!   STRESS_ALLOW_DEFECTS  comma-separated issue-8 defect numbers whose violations are printed
 //!                   but do not fail the run (default none; for working on a core that has them)
 
@@ -32,7 +33,9 @@ use support::{pool, round};
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     match std::env::var(name) {
-        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name}={v}: not a number")),
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v}: not a number")),
         Err(_) => default,
     }
 }
@@ -42,21 +45,41 @@ const SLOTS: u8 = 3;
 #[test]
 fn stress_api() {
     let seed: u64 = env("STRESS_SEED", 0x5eed_0001);
-    let ops: usize = env("STRESS_OPS", 60_000);
+    let ops: usize = env("STRESS_OPS", 400_000);
     let secs: u64 = env("STRESS_SECS", 20);
     let threads: usize = env("STRESS_THREADS", 4).max(1);
     let round_ops: usize = env("STRESS_ROUND", 20_000).max(1);
     let hang = Duration::from_secs(env("STRESS_HANG", 20));
-    let skip_list = std::env::var("STRESS_SKIP").unwrap_or_default();
+    let mut skip_list = std::env::var("STRESS_SKIP").unwrap_or_default();
+    if let Ok(only) = std::env::var("STRESS_ONLY") {
+        let keep: Vec<&str> = only.split(',').map(str::trim).collect();
+        let rest: Vec<&str> = all_names()
+            .into_iter()
+            .filter(|n| !keep.contains(n))
+            .collect();
+        skip_list = rest.join(",");
+    }
     let skip = Skip::parse(&skip_list);
     let allowed: Vec<u32> = std::env::var("STRESS_ALLOW_DEFECTS")
         .unwrap_or_default()
         .split(',')
         .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().expect("STRESS_ALLOW_DEFECTS: defect numbers"))
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("STRESS_ALLOW_DEFECTS: defect numbers")
+        })
         .collect();
-    for name in skip_list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        assert!(all_names().contains(&name), "STRESS_SKIP: unknown kind {name}; known: {:?}", all_names());
+    for name in skip_list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        assert!(
+            all_names().contains(&name),
+            "STRESS_SKIP: unknown kind {name}; known: {:?}",
+            all_names()
+        );
     }
 
     support::program::set_skipped(&|b| skip.allows(support::api_ops::body_name(b)));
@@ -64,7 +87,9 @@ fn stress_api() {
     ledger::init(round_ops * 6 + 1024);
     pool::start_waker_thread(seed);
     let world: &'static World = Box::leak(Box::new(World::new(threads, SLOTS as usize, skip)));
-    let tracks: Vec<_> = (0..threads).map(|i| Track::new(format!("thread {i}"))).collect();
+    let tracks: Vec<_> = (0..threads)
+        .map(|i| Track::new(format!("thread {i}")))
+        .collect();
     let main_track = Track::new("main".into());
     let context = Arc::new(Mutex::new(format!("STRESS_SEED={seed}")));
     let mut all = tracks.clone();
@@ -78,14 +103,19 @@ fn stress_api() {
     let mut tasks_spawned = 0usize;
     while done < ops && Instant::now() < deadline {
         let this_round = round_ops.min(ops - done);
-        *context.lock().unwrap() = format!("STRESS_SEED={seed} round {rounds}, STRESS_SKIP={skip_list:?}");
+        *context.lock().unwrap() =
+            format!("STRESS_SEED={seed} round {rounds}, STRESS_SKIP={skip_list:?}");
         let mut rng = Rng::new(seed ^ rounds.wrapping_mul(0x9E37_79B9));
         let baseline = round::begin(world, this_round, &mut rng);
-        let before: u64 = tracks.iter().map(|t| t.ops.load(std::sync::atomic::Ordering::SeqCst)).sum();
+        let before: u64 = tracks
+            .iter()
+            .map(|t| t.ops.load(std::sync::atomic::Ordering::SeqCst))
+            .sum();
         std::thread::scope(|s| {
             for (i, track) in tracks.iter().enumerate() {
                 let track = track.clone();
-                let thread_seed = seed ^ (rounds << 32) ^ (i as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
+                let thread_seed =
+                    seed ^ (rounds << 32) ^ (i as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
                 s.spawn(move || {
                     let mut rng = Rng::new(thread_seed);
                     let mut actor = Actor::new(i, world);
@@ -106,7 +136,10 @@ fn stress_api() {
         for k in known {
             println!("stress: round {rounds}: known defect (STRESS_ALLOW_DEFECTS): {k}");
         }
-        let after: u64 = tracks.iter().map(|t| t.ops.load(std::sync::atomic::Ordering::SeqCst)).sum();
+        let after: u64 = tracks
+            .iter()
+            .map(|t| t.ops.load(std::sync::atomic::Ordering::SeqCst))
+            .sum();
         done += (after - before) as usize - threads; // each thread's cleanup counts as a step
         if !violations.is_empty() {
             let recent: String = tracks.iter().map(|t| t.describe()).collect();

@@ -42,12 +42,16 @@ struct CustomState {
 
 unsafe extern "C" fn custom_wake(data: *mut c_void) {
     // SAFETY: the state box lives until its drop has been seen.
-    unsafe { &*(data as *const CustomState) }.wakes.fetch_add(1, SeqCst);
+    unsafe { &*(data as *const CustomState) }
+        .wakes
+        .fetch_add(1, SeqCst);
 }
 
 unsafe extern "C" fn custom_drop(data: *mut c_void) {
     // SAFETY: as above.
-    unsafe { &*(data as *const CustomState) }.drops.fetch_add(1, SeqCst);
+    unsafe { &*(data as *const CustomState) }
+        .drops
+        .fetch_add(1, SeqCst);
 }
 
 pub struct Actor {
@@ -64,15 +68,34 @@ fn pick<T>(v: &[T], p: u32) -> Option<usize> {
 
 impl Actor {
     pub fn new(idx: usize, world: &'static World) -> Actor {
-        Actor { idx, world, handles: Vec::new(), sets: Vec::new(), customs: Vec::new() }
+        Actor {
+            idx,
+            world,
+            handles: Vec::new(),
+            sets: Vec::new(),
+            customs: Vec::new(),
+        }
     }
 
     pub fn exec(&mut self, op: Op, d: &mut impl Draw) {
         match op {
-            Op::Spawn { how, target, prog, keep, named } => self.spawn(how, target, prog.0, keep, named),
-            Op::Join { pick: p, timeout, out_null } => self.join(p, timeout, out_null),
+            Op::Spawn {
+                how,
+                target,
+                prog,
+                keep,
+                named,
+            } => self.spawn(how, target, prog.0, keep, named),
+            Op::Join {
+                pick: p,
+                timeout,
+                out_null,
+            } => self.join(p, timeout, out_null),
             Op::IsFinished { pick: p } => self.is_finished(p),
-            Op::Abort { pick: p, via_abort_handle } => self.abort(p, via_abort_handle),
+            Op::Abort {
+                pick: p,
+                via_abort_handle,
+            } => self.abort(p, via_abort_handle),
             Op::FreeHandle { pick: p } => {
                 if let Some(i) = pick(&self.handles, p) {
                     let h = self.handles.swap_remove(i);
@@ -96,8 +119,16 @@ impl Actor {
             }
             Op::AbortPool { pick: p, what } => self.abort_pool(p, what),
             Op::SetNew { target } => self.set_new(target),
-            Op::SetSpawn { pick: p, poll, prog } => self.set_spawn(p, poll, prog.0),
-            Op::SetNext { pick: p, timeout, out_null } => self.set_next(p, timeout, out_null),
+            Op::SetSpawn {
+                pick: p,
+                poll,
+                prog,
+            } => self.set_spawn(p, poll, prog.0),
+            Op::SetNext {
+                pick: p,
+                timeout,
+                out_null,
+            } => self.set_next(p, timeout, out_null),
             Op::SetAbortAll { pick: p } => {
                 if let Some(i) = pick(&self.sets, p) {
                     // SAFETY: our set.
@@ -110,11 +141,20 @@ impl Actor {
                 }
             }
             Op::ExecNew => self.exec_new(),
-            Op::ExecSpawn { owner, poll, prog, keep } => self.exec_spawn(owner, poll, prog.0, keep),
+            Op::ExecSpawn {
+                owner,
+                poll,
+                prog,
+                keep,
+            } => self.exec_spawn(owner, poll, prog.0, keep),
             Op::ExecRun { max } => self.exec_run(max as usize),
             Op::ExecLen { owner } => self.exec_len(owner),
             Op::ExecFree => self.exec_free(),
-            Op::BlockOn { target, prog, out_null } => self.block_on(target, prog.0, out_null),
+            Op::BlockOn {
+                target,
+                prog,
+                out_null,
+            } => self.block_on(target, prog.0, out_null),
             Op::BlockInPlace => {
                 static RAN: AtomicBool = AtomicBool::new(false);
                 unsafe extern "C" fn f(_: *mut c_void) {
@@ -135,7 +175,10 @@ impl Actor {
             Op::Metrics { target } => self.metrics(target),
         }
         if tasks_current_id() != 0 {
-            ledger().fail(format!("tasks_current_id() is {} on a harness thread", tasks_current_id()));
+            ledger().fail(format!(
+                "tasks_current_id() is {} on a harness thread",
+                tasks_current_id()
+            ));
         }
     }
 
@@ -146,7 +189,9 @@ impl Actor {
             Target::Default => f(0, tasks_runtime_default(), false),
             Target::Null => f(0, std::ptr::null_mut(), false),
             Target::Slot(i) => {
-                let Some(slot) = self.world.slots.get(i as usize) else { return };
+                let Some(slot) = self.world.slots.get(i as usize) else {
+                    return;
+                };
                 let Ok(g) = slot.try_read() else { return };
                 if let Some(rt) = g.as_ref() {
                     f(rt.inst, rt.rt(), rt.shut.load(SeqCst));
@@ -183,7 +228,9 @@ impl Actor {
             };
             let ok = st == TASKS_OK;
             if ok && shut {
-                l.fail(format!("serial {serial}: spawn accepted ({how:?}) after tasks_runtime_shutdown returned"));
+                l.fail(format!(
+                    "serial {serial}: spawn accepted ({how:?}) after a tasks_runtime_shutdown returned (defect 16)"
+                ));
             }
             if !ok && (st != TASKS_ERR_SHUTDOWN || inst == 0) {
                 l.fail(format!("serial {serial}: spawn ({how:?}) on instance {inst} returned {st:?}"));
@@ -202,7 +249,9 @@ impl Actor {
     /// A join with `timeout`, checked against the ledger. Executor tasks are never waited on
     /// without limit: only their owner thread runs them.
     fn join(&mut self, p: u32, timeout: u64, out_null: bool) {
-        let Some(i) = pick(&self.handles, p) else { return };
+        let Some(i) = pick(&self.handles, p) else {
+            return;
+        };
         let me = self.idx;
         let held = &mut self.handles[i];
         let timeout = match held.exec_owner {
@@ -211,32 +260,52 @@ impl Actor {
             None => timeout,
         };
         let mut out = SENTINEL;
-        let outp = if out_null { std::ptr::null_mut() } else { &mut out as *mut _ };
+        let outp = if out_null {
+            std::ptr::null_mut()
+        } else {
+            &mut out as *mut _
+        };
         // SAFETY: our handle.
         let st = unsafe { tasks_join_handle_join(held.h as *mut _, timeout, outp) };
         check_join_status(held, st, out, out_null, timeout);
     }
 
     fn is_finished(&mut self, p: u32) {
-        let Some(i) = pick(&self.handles, p) else { return };
+        let Some(i) = pick(&self.handles, p) else {
+            return;
+        };
         let held = self.handles[i];
         let l = ledger();
         // SAFETY: our handle.
         let (fin, id) = unsafe {
-            (tasks_join_handle_is_finished(held.h as *mut _), tasks_join_handle_id(held.h as *mut _))
+            (
+                tasks_join_handle_is_finished(held.h as *mut _),
+                tasks_join_handle_id(held.h as *mut _),
+            )
         };
         let s = l.slot(held.serial);
-        if fin && (s.drops.load(SeqCst) != 1 || s.locals_set.load(SeqCst) != s.locals_destroyed.load(SeqCst)) {
-            l.fail(format!("serial {}: is_finished before drop_arg / local destructors ran", held.serial));
+        if fin
+            && (s.drops.load(SeqCst) != 1
+                || s.locals_set.load(SeqCst) != s.locals_destroyed.load(SeqCst))
+        {
+            l.fail(format!(
+                "serial {}: is_finished before drop_arg / local destructors ran",
+                held.serial
+            ));
         }
         let known = s.id.load(SeqCst);
         if id == 0 || (known != 0 && id != known) {
-            l.fail(format!("serial {}: handle id {id}, task id {known}", held.serial));
+            l.fail(format!(
+                "serial {}: handle id {id}, task id {known}",
+                held.serial
+            ));
         }
     }
 
     fn abort(&mut self, p: u32, via_abort_handle: bool) {
-        let Some(i) = pick(&self.handles, p) else { return };
+        let Some(i) = pick(&self.handles, p) else {
+            return;
+        };
         let h = self.handles[i].h as *mut tasks_join_handle;
         // SAFETY: our handle; the abort handle is freed once.
         unsafe {
@@ -278,11 +347,15 @@ impl Actor {
                     }
                     let s = l.slot(serial);
                     if tasks_abort_handle_is_finished(a) && s.drops.load(SeqCst) != 1 {
-                        l.fail(format!("serial {serial}: abort handle is_finished before drop_arg ran"));
+                        l.fail(format!(
+                            "serial {serial}: abort handle is_finished before drop_arg ran"
+                        ));
                     }
                     let known = s.id.load(SeqCst);
                     if known != 0 && tasks_abort_handle_id(a) != known {
-                        l.fail(format!("serial {serial}: abort handle id differs from the task's"));
+                        l.fail(format!(
+                            "serial {serial}: abort handle id differs from the task's"
+                        ));
                     }
                 }
                 _ => {
@@ -300,7 +373,9 @@ impl Actor {
             // SAFETY: a live runtime (read lock) or NULL.
             let st = unsafe { tasks_join_set_new(rt, &mut set) };
             if st != TASKS_OK {
-                ledger().fail(format!("tasks_join_set_new on instance {inst} returned {st:?}"));
+                ledger().fail(format!(
+                    "tasks_join_set_new on instance {inst} returned {st:?}"
+                ));
                 return;
             }
             made = Some((ChildSet::wrap(set, usize::MAX), inst));
@@ -312,7 +387,9 @@ impl Actor {
         let Some(i) = pick(&self.sets, p) else { return };
         let l = ledger();
         let (cs, inst) = &mut self.sets[i];
-        let Some((serial, arg)) = l.alloc(Kind::JoinSet, *inst, prog) else { return };
+        let Some((serial, arg)) = l.alloc(Kind::JoinSet, *inst, prog) else {
+            return;
+        };
         let o = opts(false);
         let mut id = 0;
         // SAFETY: our set, valid functions and options.
@@ -325,7 +402,9 @@ impl Actor {
         };
         let ok = st == TASKS_OK;
         if !ok && (st != TASKS_ERR_SHUTDOWN || *inst == 0) {
-            l.fail(format!("serial {serial}: tasks_join_set_spawn returned {st:?}"));
+            l.fail(format!(
+                "serial {serial}: tasks_join_set_spawn returned {st:?}"
+            ));
         }
         l.spawned(serial, ok, id);
         if ok {
@@ -337,11 +416,17 @@ impl Actor {
         let Some(i) = pick(&self.sets, p) else { return };
         let cs = &mut self.sets[i].0;
         let (mut out, mut id) = (SENTINEL, 0);
-        let outp = if out_null { std::ptr::null_mut() } else { &mut out as *mut _ };
+        let outp = if out_null {
+            std::ptr::null_mut()
+        } else {
+            &mut out as *mut _
+        };
         // SAFETY: our set.
         let st = unsafe { tasks_join_set_join_next(cs.set, timeout, outp, &mut id) };
         if st == TASKS_TIMED_OUT && (timeout == 0 || timeout == TASKS_FOREVER) {
-            ledger().fail(format!("join_next with timeout {timeout} returned TIMED_OUT"));
+            ledger().fail(format!(
+                "join_next with timeout {timeout} returned TIMED_OUT"
+            ));
         }
         if st == TASKS_PENDING && timeout != 0 {
             ledger().fail(format!("join_next with timeout {timeout} returned PENDING"));
@@ -350,11 +435,15 @@ impl Actor {
     }
 
     fn exec_new(&mut self) {
-        let Ok(mut g) = self.world.execs[self.idx].try_write() else { return };
+        let Ok(mut g) = self.world.execs[self.idx].try_write() else {
+            return;
+        };
         if g.is_some() {
             return;
         }
-        let Some(inst) = ledger().new_exec_inst() else { return };
+        let Some(inst) = ledger().new_exec_inst() else {
+            return;
+        };
         let mut ex = std::ptr::null_mut();
         // SAFETY: a valid out-pointer.
         let st = unsafe { tasks_executor_new(&mut ex) };
@@ -366,36 +455,65 @@ impl Actor {
         // SAFETY: our executor; the notify state is never freed.
         unsafe { tasks_executor_set_notify(ex, Some(notify), n as *const Notify as *mut c_void) };
         ledger().set_ptr(inst, ex.cast());
-        *g = Some(Exec { ptr: ex as usize, inst, notify: n });
+        *g = Some(Exec {
+            ptr: ex as usize,
+            inst,
+            notify: n,
+        });
     }
 
     fn exec_spawn(&mut self, owner: u32, poll: bool, prog: u32, keep: bool) {
         let owner = owner as usize % self.world.threads;
-        let Ok(g) = self.world.execs[owner].try_read() else { return };
+        let Ok(g) = self.world.execs[owner].try_read() else {
+            return;
+        };
         let Some(ex) = g.as_ref() else { return };
         let l = ledger();
-        let Some((serial, arg)) = l.alloc(Kind::Executor, ex.inst, prog) else { return };
+        let Some((serial, arg)) = l.alloc(Kind::Executor, ex.inst, prog) else {
+            return;
+        };
         let o = opts(false);
         let mut h: *mut tasks_join_handle = std::ptr::null_mut();
-        let out = if keep { &mut h as *mut _ } else { std::ptr::null_mut() };
+        let out = if keep {
+            &mut h as *mut _
+        } else {
+            std::ptr::null_mut()
+        };
         // SAFETY: a live executor (read lock); valid functions and options.
         let st = unsafe {
-            if poll { exec_spawn_poll(ex.ex(), arg, &o, out) } else { exec_spawn(ex.ex(), arg, &o, out) }
+            if poll {
+                exec_spawn_poll(ex.ex(), arg, &o, out)
+            } else {
+                exec_spawn(ex.ex(), arg, &o, out)
+            }
         };
         let ok = st == TASKS_OK;
         if !ok {
-            l.fail(format!("serial {serial}: tasks_executor_spawn returned {st:?}"));
+            l.fail(format!(
+                "serial {serial}: tasks_executor_spawn returned {st:?}"
+            ));
         }
         // SAFETY: a handle we own.
-        let id = if ok && keep { unsafe { tasks_join_handle_id(h) } } else { 0 };
+        let id = if ok && keep {
+            unsafe { tasks_join_handle_id(h) }
+        } else {
+            0
+        };
         l.spawned(serial, ok, id);
         if ok && keep {
-            self.handles.push(Held { h: h as usize, serial, exec_owner: Some(owner), done: None });
+            self.handles.push(Held {
+                h: h as usize,
+                serial,
+                exec_owner: Some(owner),
+                done: None,
+            });
         }
     }
 
     fn exec_run(&mut self, max: usize) {
-        let Ok(g) = self.world.execs[self.idx].try_read() else { return };
+        let Ok(g) = self.world.execs[self.idx].try_read() else {
+            return;
+        };
         let Some(ex) = g.as_ref() else { return };
         CURRENT_EXEC.with(|c| c.set(ex.ptr));
         // SAFETY: our executor, on its owner thread.
@@ -408,17 +526,23 @@ impl Actor {
 
     fn exec_len(&mut self, owner: u32) {
         let owner = owner as usize % self.world.threads;
-        let Ok(g) = self.world.execs[owner].try_read() else { return };
+        let Ok(g) = self.world.execs[owner].try_read() else {
+            return;
+        };
         let Some(ex) = g.as_ref() else { return };
         // SAFETY: a live executor.
         let len = unsafe { tasks_executor_len(ex.ex()) } as u64;
         let spawned = ledger().allocs(ex.inst);
         if len > spawned {
-            ledger().fail(format!("tasks_executor_len {len} > tasks ever spawned {spawned} (defect 11)"));
+            ledger().fail(format!(
+                "tasks_executor_len {len} > tasks ever spawned {spawned} (defect 11)"
+            ));
         }
     }
 
     /// Frees this thread's executor (waiting for other threads' brief read locks when `wait`).
+    // unit_arg: today's tasks_executor_free returns (); see MaybeStatus.
+    #[allow(clippy::unit_arg)]
     pub fn exec_free_inner(&mut self, wait: bool) {
         let lock = &self.world.execs[self.idx];
         let mut g = loop {
@@ -466,7 +590,9 @@ impl Actor {
             }
             if ended && shut && st != TASKS_CANCELLED {
                 // Accepted after shutdown returned: the contract says SHUTDOWN, nothing taken.
-                l.fail(format!("serial {serial}: tasks_block_on accepted after tasks_runtime_shutdown returned"));
+                l.fail(format!(
+                    "serial {serial}: tasks_block_on accepted after a tasks_runtime_shutdown returned (defect 16)"
+                ));
             }
         });
     }
@@ -481,7 +607,10 @@ impl Actor {
                 l.fail("tasks_waker_new returned NULL".into());
                 return;
             }
-            self.customs.push(Custom { state, clones: vec![w as usize] });
+            self.customs.push(Custom {
+                state,
+                clones: vec![w as usize],
+            });
             return;
         }
         let i = p as usize % self.customs.len();
@@ -532,20 +661,27 @@ impl Actor {
     }
 
     fn shutdown(&mut self, slot: u8, timeout: u64) {
-        let Some(s) = self.world.slots.get(slot as usize) else { return };
+        let Some(s) = self.world.slots.get(slot as usize) else {
+            return;
+        };
         let Ok(g) = s.try_read() else { return };
         let Some(rt) = g.as_ref() else { return };
         // SAFETY: a live runtime (read lock).
         let st = unsafe { tasks_runtime_shutdown(rt.rt(), timeout) };
         if st != TASKS_OK && !(st == TASKS_TIMED_OUT && timeout != TASKS_FOREVER) {
-            ledger().fail(format!("instance {}: shutdown({timeout}) returned {st:?}", rt.inst));
+            ledger().fail(format!(
+                "instance {}: shutdown({timeout}) returned {st:?}",
+                rt.inst
+            ));
         }
         rt.shut.store(true, SeqCst);
     }
 
     /// Frees the runtime in `slot` (with the full accounting check) and puts a new one there.
     pub fn replace(&mut self, slot: u8, d: &mut impl Draw) {
-        let Some(s) = self.world.slots.get(slot as usize) else { return };
+        let Some(s) = self.world.slots.get(slot as usize) else {
+            return;
+        };
         let Ok(mut g) = s.try_write() else { return };
         if let Some(rt) = g.take() {
             rt.free();
@@ -556,7 +692,11 @@ impl Actor {
     fn metrics(&mut self, target: Target) {
         self.with_target(target, |inst, rt, _| {
             let mut m = tasks_metrics::default();
-            let rt = if rt.is_null() { tasks_runtime_default() } else { rt };
+            let rt = if rt.is_null() {
+                tasks_runtime_default()
+            } else {
+                rt
+            };
             // SAFETY: a live runtime.
             unsafe { tasks_runtime_metrics(rt, &mut m) };
             check_metrics(&m, 0, None, inst);
@@ -571,7 +711,11 @@ impl Actor {
         self.exec_free_inner(true);
         for held in std::mem::take(&mut self.handles) {
             let mut out = SENTINEL;
-            let timeout = if held.exec_owner.is_some() { 0 } else { TASKS_FOREVER };
+            let timeout = if held.exec_owner.is_some() {
+                0
+            } else {
+                TASKS_FOREVER
+            };
             let mut held = held;
             // SAFETY: our handle, joined then freed once.
             unsafe {
@@ -587,27 +731,42 @@ impl Actor {
                 unsafe { tasks_waker_free(w as *mut tasks_waker) };
             }
             if c.state.drops.load(SeqCst) != 1 {
-                ledger().fail("custom waker: drop did not run once after its last clone was freed".into());
+                ledger().fail(
+                    "custom waker: drop did not run once after its last clone was freed".into(),
+                );
             }
         }
     }
 }
 
 /// Checks a join's answer against the ledger and what earlier joins of the handle said.
-fn check_join_status(held: &mut Held, st: tasks_status, out: *mut c_void, out_null: bool, timeout: u64) {
+fn check_join_status(
+    held: &mut Held,
+    st: tasks_status,
+    out: *mut c_void,
+    out_null: bool,
+    timeout: u64,
+) {
     let l = ledger();
     match st {
         TASKS_OK | TASKS_FAILED | TASKS_CANCELLED => {
             if let Some(prev) = held.done
                 && prev != st as i32
             {
-                l.fail(format!("serial {}: join returned {st:?} after {prev}", held.serial));
+                l.fail(format!(
+                    "serial {}: join returned {st:?} after {prev}",
+                    held.serial
+                ));
             }
             l.on_join(held.serial, st as i32, out, out_null, held.done.is_none());
             held.done = Some(st as i32);
         }
         TASKS_PENDING | TASKS_TIMED_OUT => {
-            let allowed = if st == TASKS_PENDING { timeout == 0 } else { timeout != 0 && timeout != TASKS_FOREVER };
+            let allowed = if st == TASKS_PENDING {
+                timeout == 0
+            } else {
+                timeout != 0 && timeout != TASKS_FOREVER
+            };
             if !allowed || held.done.is_some() || out != SENTINEL {
                 l.fail(format!(
                     "serial {}: join (timeout {timeout}) returned {st:?} (already ended: {:?}, output written: {})",

@@ -28,31 +28,95 @@ pub enum How {
 
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
-    Spawn { how: How, target: Target, prog: Prog, keep: bool, named: bool },
-    Join { pick: u32, timeout: u64, out_null: bool },
-    IsFinished { pick: u32 },
-    Abort { pick: u32, via_abort_handle: bool },
-    FreeHandle { pick: u32 },
-    Share { pick: u32 },
-    TakeShared { pick: u32 },
-    AbortPool { pick: u32, what: u8 },
-    SetNew { target: Target },
-    SetSpawn { pick: u32, poll: bool, prog: Prog },
-    SetNext { pick: u32, timeout: u64, out_null: bool },
-    SetAbortAll { pick: u32 },
-    SetFree { pick: u32 },
+    Spawn {
+        how: How,
+        target: Target,
+        prog: Prog,
+        keep: bool,
+        named: bool,
+    },
+    Join {
+        pick: u32,
+        timeout: u64,
+        out_null: bool,
+    },
+    IsFinished {
+        pick: u32,
+    },
+    Abort {
+        pick: u32,
+        via_abort_handle: bool,
+    },
+    FreeHandle {
+        pick: u32,
+    },
+    Share {
+        pick: u32,
+    },
+    TakeShared {
+        pick: u32,
+    },
+    AbortPool {
+        pick: u32,
+        what: u8,
+    },
+    SetNew {
+        target: Target,
+    },
+    SetSpawn {
+        pick: u32,
+        poll: bool,
+        prog: Prog,
+    },
+    SetNext {
+        pick: u32,
+        timeout: u64,
+        out_null: bool,
+    },
+    SetAbortAll {
+        pick: u32,
+    },
+    SetFree {
+        pick: u32,
+    },
     ExecNew,
-    ExecSpawn { owner: u32, poll: bool, prog: Prog, keep: bool },
-    ExecRun { max: u32 },
-    ExecLen { owner: u32 },
+    ExecSpawn {
+        owner: u32,
+        poll: bool,
+        prog: Prog,
+        keep: bool,
+    },
+    ExecRun {
+        max: u32,
+    },
+    ExecLen {
+        owner: u32,
+    },
     ExecFree,
-    BlockOn { target: Target, prog: Prog, out_null: bool },
+    BlockOn {
+        target: Target,
+        prog: Prog,
+        out_null: bool,
+    },
     BlockInPlace,
-    Pool { op: PoolOp, pick: u32 },
-    Custom { what: u8, pick: u32 },
-    Shutdown { slot: u8, timeout: u64 },
-    Replace { slot: u8 },
-    Metrics { target: Target },
+    Pool {
+        op: PoolOp,
+        pick: u32,
+    },
+    Custom {
+        what: u8,
+        pick: u32,
+    },
+    Shutdown {
+        slot: u8,
+        timeout: u64,
+    },
+    Replace {
+        slot: u8,
+    },
+    Metrics {
+        target: Target,
+    },
 }
 
 /// Operation kinds with their weights; the names are what STRESS_SKIP takes.
@@ -122,7 +186,15 @@ pub fn all_names() -> Vec<&'static str> {
 }
 
 fn timeout(d: &mut impl Draw) -> u64 {
-    [0, 0, 20_000, 200_000, 2_000_000, TASKS_FOREVER, TASKS_FOREVER][d.below(7) as usize]
+    [
+        0,
+        0,
+        20_000,
+        200_000,
+        2_000_000,
+        TASKS_FOREVER,
+        TASKS_FOREVER,
+    ][d.below(7) as usize]
 }
 
 fn target(d: &mut impl Draw, slots: u8) -> Target {
@@ -161,9 +233,16 @@ impl Op {
                 keep: d.chance(3, 4),
                 named: d.chance(1, 4),
             },
-            "join" => Op::Join { pick, timeout: timeout(d), out_null: d.chance(1, 5) },
+            "join" => Op::Join {
+                pick,
+                timeout: timeout(d),
+                out_null: d.chance(1, 5),
+            },
             "is_finished" => Op::IsFinished { pick },
-            "abort" => Op::Abort { pick, via_abort_handle: d.chance(1, 2) },
+            "abort" => Op::Abort {
+                pick,
+                via_abort_handle: d.chance(1, 2),
+            },
             "free_handle" => Op::FreeHandle { pick },
             "share" => {
                 if d.chance(1, 2) {
@@ -172,34 +251,70 @@ impl Op {
                     Op::TakeShared { pick }
                 }
             }
-            "abort_pool" => Op::AbortPool { pick, what: d.below(4) as u8 },
+            "abort_pool" => Op::AbortPool {
+                pick,
+                what: d.below(4) as u8,
+            },
             "join_set" => match d.below(10) {
-                0 => Op::SetNew { target: target(d, slots) },
-                1..=4 => Op::SetSpawn { pick, poll: d.chance(1, 2), prog: prog(d) },
-                5..=7 => Op::SetNext { pick, timeout: timeout(d), out_null: d.chance(1, 5) },
+                0 => Op::SetNew {
+                    target: target(d, slots),
+                },
+                1..=4 => Op::SetSpawn {
+                    pick,
+                    poll: d.chance(1, 2),
+                    prog: prog(d),
+                },
+                5..=7 => Op::SetNext {
+                    pick,
+                    timeout: timeout(d),
+                    out_null: d.chance(1, 5),
+                },
                 8 => Op::SetAbortAll { pick },
                 _ => Op::SetFree { pick },
             },
             "executor" => match d.below(12) {
                 0 => Op::ExecNew,
-                1..=5 => Op::ExecSpawn { owner: pick, poll: d.chance(1, 2), prog: prog(d), keep: d.chance(2, 3) },
-                6..=9 => Op::ExecRun { max: [1, 4, 64, 1000][d.below(4) as usize] },
+                1..=5 => Op::ExecSpawn {
+                    owner: pick,
+                    poll: d.chance(1, 2),
+                    prog: prog(d),
+                    keep: d.chance(2, 3),
+                },
+                6..=9 => Op::ExecRun {
+                    max: [1, 4, 64, 1000][d.below(4) as usize],
+                },
                 10 => Op::ExecLen { owner: pick },
                 _ => Op::ExecFree,
             },
-            "block_on" => Op::BlockOn { target: target(d, slots), prog: prog(d), out_null: d.chance(1, 4) },
+            "block_on" => Op::BlockOn {
+                target: target(d, slots),
+                prog: prog(d),
+                out_null: d.chance(1, 4),
+            },
             "block_in_place" => Op::BlockInPlace,
             "waker_pool" => Op::Pool {
-                op: [PoolOp::Wake, PoolOp::WakeByRefKeep, PoolOp::CloneBoth, PoolOp::WakeByRefFree][d.below(4) as usize],
+                op: [
+                    PoolOp::Wake,
+                    PoolOp::WakeByRefKeep,
+                    PoolOp::CloneBoth,
+                    PoolOp::WakeByRefFree,
+                ][d.below(4) as usize],
                 pick,
             },
-            "custom_waker" => Op::Custom { what: d.below(5) as u8, pick },
+            "custom_waker" => Op::Custom {
+                what: d.below(5) as u8,
+                pick,
+            },
             "shutdown" if slots > 0 => Op::Shutdown {
                 slot: d.below(slots as u32) as u8,
                 timeout: [0, 100_000, 1_000_000, TASKS_FOREVER][d.below(4) as usize],
             },
-            "free_runtime" if slots > 0 => Op::Replace { slot: d.below(slots as u32) as u8 },
-            _ => Op::Metrics { target: target(d, slots) },
+            "free_runtime" if slots > 0 => Op::Replace {
+                slot: d.below(slots as u32) as u8,
+            },
+            _ => Op::Metrics {
+                target: target(d, slots),
+            },
         }
     }
 }

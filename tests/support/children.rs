@@ -58,6 +58,8 @@ pub unsafe fn exec_spawn_poll(
 }
 
 /// A local-executor task frees its own executor: must be refused, the executor stays usable.
+// unit_arg: today's tasks_executor_free returns (); see MaybeStatus.
+#[allow(clippy::unit_arg)]
 pub fn exec_guard(serial: usize) {
     let l = ledger();
     if l.slot(serial).kind.load(SeqCst) != Kind::Executor as u8 {
@@ -72,10 +74,14 @@ pub fn exec_guard(serial: usize) {
         if let Some(st) = tasks_executor_free(ex).status()
             && st != TASKS_ERR_WOULD_DEADLOCK
         {
-            l.fail(format!("serial {serial}: tasks_executor_free from its own task returned {st:?} (defect 10)"));
+            l.fail(format!(
+                "serial {serial}: tasks_executor_free from its own task returned {st:?} (defect 10)"
+            ));
         }
         if tasks_executor_len(ex) == 0 {
-            l.fail(format!("serial {serial}: executor empty/freed after tasks_executor_free from its own task"));
+            l.fail(format!(
+                "serial {serial}: executor empty/freed after tasks_executor_free from its own task"
+            ));
         }
     }
 }
@@ -100,7 +106,11 @@ impl Drop for ChildSet {
 
 impl ChildSet {
     pub fn wrap(set: *mut tasks_join_set, parent: usize) -> ChildSet {
-        ChildSet { set, parent, kids: Vec::new() }
+        ChildSet {
+            set,
+            parent,
+            kids: Vec::new(),
+        }
     }
 
     fn new(parent: usize, p: Prog) -> Option<ChildSet> {
@@ -116,13 +126,17 @@ impl ChildSet {
         // SAFETY: the runtime is alive while its task runs.
         let st = unsafe { tasks_join_set_new(rt, &mut set) };
         if st != TASKS_OK {
-            l.fail(format!("serial {parent}: tasks_join_set_new returned {st:?}"));
+            l.fail(format!(
+                "serial {parent}: tasks_join_set_new returned {st:?}"
+            ));
             return None;
         }
         let mut cs = ChildSet::wrap(set, parent);
         for i in 0..1 + p.n().min(3) {
             let cp = Prog(p.0 ^ (i << 15) ^ (i << 18)).leaf();
-            let Some((serial, arg)) = l.alloc(Kind::JoinSet, inst, cp.0) else { break };
+            let Some((serial, arg)) = l.alloc(Kind::JoinSet, inst, cp.0) else {
+                break;
+            };
             let o = opts(i == 0);
             let mut id = 0;
             // SAFETY: our set; valid functions and options.
@@ -135,7 +149,9 @@ impl ChildSet {
             };
             let ok = st == TASKS_OK;
             if !ok && st != TASKS_ERR_SHUTDOWN {
-                l.fail(format!("serial {parent}: tasks_join_set_spawn returned {st:?}"));
+                l.fail(format!(
+                    "serial {parent}: tasks_join_set_spawn returned {st:?}"
+                ));
             }
             l.spawned(serial, ok, id);
             if ok {
@@ -155,12 +171,19 @@ impl ChildSet {
                         let (_, serial) = self.kids.swap_remove(i);
                         l.on_join(serial, st as i32, out, out_null, true);
                     }
-                    None => l.fail(format!("serial {}: join_next returned id {id}, not a task of the set", self.parent)),
+                    None => l.fail(format!(
+                        "serial {}: join_next returned id {id}, not a task of the set",
+                        self.parent
+                    )),
                 }
             }
             TASKS_EMPTY => {
                 if !self.kids.is_empty() {
-                    l.fail(format!("serial {}: join_next says EMPTY with {} tasks not returned", self.parent, self.kids.len()));
+                    l.fail(format!(
+                        "serial {}: join_next says EMPTY with {} tasks not returned",
+                        self.parent,
+                        self.kids.len()
+                    ));
                 }
                 return false;
             }
@@ -170,7 +193,11 @@ impl ChildSet {
         // SAFETY: our set.
         let len = unsafe { tasks_join_set_len(self.set) };
         if len != self.kids.len() {
-            l.fail(format!("serial {}: tasks_join_set_len {len}, expected {}", self.parent, self.kids.len()));
+            l.fail(format!(
+                "serial {}: tasks_join_set_len {len}, expected {}",
+                self.parent,
+                self.kids.len()
+            ));
         }
         true
     }
@@ -178,7 +205,9 @@ impl ChildSet {
 
 /// Run-to-completion: join every child in completion order (or free the set early).
 pub fn run_join_set(parent: usize, p: Prog) {
-    let Some(mut cs) = ChildSet::new(parent, p) else { return };
+    let Some(mut cs) = ChildSet::new(parent, p) else {
+        return;
+    };
     if p.early() {
         return; // dropped: the set is freed with its tasks aborted
     }

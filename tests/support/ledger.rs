@@ -170,14 +170,18 @@ impl Ledger {
     /// in `allowed` is known (STRESS_ALLOW_DEFECTS, for working on a core that still has them).
     pub fn take_split(&self, allowed: &[u32]) -> (Vec<String>, Vec<String>) {
         self.take_violations().into_iter().partition(|v| {
-            !allowed.iter().any(|n| v.contains(&format!("(defect {n})")) || v.contains(&format!("(defect {n}:")))
+            !allowed.iter().any(|n| {
+                v.contains(&format!("(defect {n})")) || v.contains(&format!("(defect {n}:"))
+            })
         })
     }
 
     pub fn take_violations(&self) -> Vec<String> {
         let v = std::mem::take(&mut *self.violations.lock().unwrap());
         self.violation_count.store(0, SeqCst);
-        v.into_iter().map(|(_, count, first)| format!("[{count}x] {first}")).collect()
+        v.into_iter()
+            .map(|(_, count, first)| format!("[{count}x] {first}"))
+            .collect()
     }
 
     pub fn slot(&self, serial: usize) -> &Slot {
@@ -254,10 +258,14 @@ impl Ledger {
         }
         s.state.store(REJECTED, SeqCst);
         if s.drops.load(SeqCst) != 0 {
-            self.fail(format!("serial {serial}: drop_arg called although the spawn failed"));
+            self.fail(format!(
+                "serial {serial}: drop_arg called although the spawn failed"
+            ));
         }
         if s.step.load(SeqCst) != 0 || s.result.load(SeqCst) != 0 {
-            self.fail(format!("serial {serial}: the body ran although the spawn failed"));
+            self.fail(format!(
+                "serial {serial}: the body ran although the spawn failed"
+            ));
         }
     }
 
@@ -315,16 +323,38 @@ impl Ledger {
             self.fail(format!("serial {serial}: body ran after its drop_arg"));
         }
         if s.result.load(SeqCst) != 0 {
-            self.fail(format!("serial {serial}: body ran again after it returned a result"));
+            self.fail(format!(
+                "serial {serial}: body ran again after it returned a result"
+            ));
         }
         self.check_alive_inst(serial, "body ran");
+        if s.state.load(SeqCst) == REJECTED {
+            self.fail(format!(
+                "serial {serial}: body ran although its spawn failed"
+            ));
+        }
+        let kind = s.kind.load(SeqCst);
+        if kind != Kind::Executor as u8 && kind != Kind::BlockOn as u8 {
+            let inst = s.inst.load(SeqCst);
+            let on = tasks::ffi::current::tasks_current_runtime();
+            if on.cast() != self.ptr(inst) {
+                self.fail(format!(
+                    "serial {serial}: a task of instance {inst} (kind {kind}) runs with tasks_current_runtime() {on:?}, not its runtime {:?}",
+                    self.ptr(inst)
+                ));
+            }
+        }
         let cur = tasks_current_id();
         if cur == 0 {
-            self.fail(format!("serial {serial}: tasks_current_id() is 0 inside the task"));
+            self.fail(format!(
+                "serial {serial}: tasks_current_id() is 0 inside the task"
+            ));
         } else {
             let prev = s.id.swap(cur, SeqCst);
             if prev != 0 && prev != cur {
-                self.fail(format!("serial {serial}: task id changed from {prev} to {cur}"));
+                self.fail(format!(
+                    "serial {serial}: task id changed from {prev} to {cur}"
+                ));
             }
         }
         let nb = s.not_before.load(SeqCst);
@@ -347,13 +377,17 @@ impl Ledger {
     }
 
     pub fn on_drop_arg(&self, arg: *mut c_void) {
-        let Some((serial, _)) = self.decode(arg, "drop_arg") else { return };
+        let Some((serial, _)) = self.decode(arg, "drop_arg") else {
+            return;
+        };
         let s = &self.slots[serial];
         if s.drops.fetch_add(1, SeqCst) != 0 {
             self.fail(format!("serial {serial}: drop_arg called twice"));
         }
         if s.state.load(SeqCst) == REJECTED {
-            self.fail(format!("serial {serial}: drop_arg called for a spawn that failed"));
+            self.fail(format!(
+                "serial {serial}: drop_arg called for a spawn that failed"
+            ));
         }
         self.check_alive_inst(serial, "drop_arg");
         self.check_current(serial, "drop_arg");
@@ -364,28 +398,40 @@ impl Ledger {
             self.fail("drop_output called with NULL".into());
             return;
         }
-        let Some((serial, low)) = self.decode(out, "drop_output") else { return };
+        let Some((serial, low)) = self.decode(out, "drop_output") else {
+            return;
+        };
         let s = &self.slots[serial];
         if low as u64 != OUTPUT_TAG || s.made.load(SeqCst) == 0 {
-            self.fail(format!("serial {serial}: drop_output on {out:?}, not an output it made"));
+            self.fail(format!(
+                "serial {serial}: drop_output on {out:?}, not an output it made"
+            ));
         }
         if s.out_dropped.fetch_add(1, SeqCst) != 0 {
             self.fail(format!("serial {serial}: output dropped twice"));
         }
         if s.taken.load(SeqCst) != 0 {
-            self.fail(format!("serial {serial}: output dropped after a join took it"));
+            self.fail(format!(
+                "serial {serial}: output dropped after a join took it"
+            ));
         }
     }
 
     pub fn on_local_dtor(&self, v: *mut c_void) {
-        let Some((serial, low)) = self.decode(v, "local destructor") else { return };
+        let Some((serial, low)) = self.decode(v, "local destructor") else {
+            return;
+        };
         let s = &self.slots[serial];
         if low as u64 & 0xFF != LOCAL_TAG {
-            self.fail(format!("serial {serial}: local destructor on {v:?}, not a local value"));
+            self.fail(format!(
+                "serial {serial}: local destructor on {v:?}, not a local value"
+            ));
         }
         let d = s.locals_destroyed.fetch_add(1, SeqCst) + 1;
         if d > s.locals_set.load(SeqCst) {
-            self.fail(format!("serial {serial}: more local values destroyed ({d}) than set"));
+            self.fail(format!(
+                "serial {serial}: more local values destroyed ({d}) than set"
+            ));
         }
         self.check_alive_inst(serial, "local destructor");
         self.check_current(serial, "local destructor");
@@ -393,7 +439,14 @@ impl Ledger {
 
     /// A join of `serial` returned `status` (a tasks_status as i32) with `out` written (or the
     /// sentinel if nothing was written). `out_null`: the caller passed NULL for the output.
-    pub fn on_join(&self, serial: usize, status: i32, out: *mut c_void, out_null: bool, first: bool) {
+    pub fn on_join(
+        &self,
+        serial: usize,
+        status: i32,
+        out: *mut c_void,
+        out_null: bool,
+        first: bool,
+    ) {
         use tasks::ffi::tasks_status::*;
         let s = &self.slots[serial];
         let result = s.result.load(SeqCst);
@@ -410,7 +463,9 @@ impl Ledger {
         }
         if want == 0 || out_null {
             if want == 0 && !out_null && out != SENTINEL {
-                self.fail(format!("serial {serial}: CANCELLED join wrote the output ({out:?})"));
+                self.fail(format!(
+                    "serial {serial}: CANCELLED join wrote the output ({out:?})"
+                ));
             }
             return;
         }
@@ -428,7 +483,9 @@ impl Ledger {
             self.fail(format!("serial {serial}: output handed out twice"));
         }
         if !out.is_null() && s.out_dropped.load(SeqCst) != 0 {
-            self.fail(format!("serial {serial}: output handed out after drop_output ran on it"));
+            self.fail(format!(
+                "serial {serial}: output handed out after drop_output ran on it"
+            ));
         }
     }
 
@@ -439,7 +496,11 @@ impl Ledger {
         match s.state.load(SeqCst) {
             ACCEPTED => {}
             REJECTED => return None,
-            st => return Some(format!("serial {serial}: spawn state {st} (spawn never returned)")),
+            st => {
+                return Some(format!(
+                    "serial {serial}: spawn state {st} (spawn never returned)"
+                ));
+            }
         }
         let drops = s.drops.load(SeqCst);
         let made = s.made.load(SeqCst);
@@ -475,6 +536,32 @@ impl Ledger {
                     || s.locals_set.load(SeqCst) != s.locals_destroyed.load(SeqCst));
             bad.then(|| self.unsettled(i).unwrap_or_default())
         })
+    }
+
+    /// Per kind (Worker..BlockOn): [accepted, ok, failed, cancelled] of instance `inst`, for
+    /// diagnosing a metrics mismatch.
+    pub fn breakdown(&self, inst: u16) -> String {
+        let mut k = [[0u64; 4]; 7];
+        for s in self.slots[..self.serials()].iter() {
+            if s.inst.load(SeqCst) != inst || s.state.load(SeqCst) != ACCEPTED {
+                continue;
+            }
+            let e = &mut k[s.kind.load(SeqCst) as usize % 7];
+            e[0] += 1;
+            e[match s.result.load(SeqCst) {
+                1 => 1,
+                2 => 2,
+                _ => 3,
+            }] += 1;
+        }
+        let names = [
+            "?", "worker", "blocking", "after", "join_set", "executor", "block_on",
+        ];
+        (1..7)
+            .filter(|&i| k[i][0] > 0)
+            .map(|i| format!("{} {:?}", names[i], k[i]))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn tally(&self, inst: u16) -> Tally {

@@ -16,12 +16,19 @@ use tasks::ffi::join_handle::{
     tasks_join_handle, tasks_join_handle_abort, tasks_join_handle_free, tasks_join_handle_id,
     tasks_join_handle_join, tasks_join_handle_poll,
 };
-use tasks::ffi::local_key::{tasks_local_key, tasks_local_key_get, tasks_local_key_new, tasks_local_key_set};
-use tasks::ffi::runtime::{tasks_runtime, tasks_runtime_default, tasks_runtime_free, tasks_runtime_shutdown};
+use tasks::ffi::local_key::{
+    tasks_local_key, tasks_local_key_get, tasks_local_key_new, tasks_local_key_set,
+};
+use tasks::ffi::runtime::{
+    tasks_runtime, tasks_runtime_default, tasks_runtime_free, tasks_runtime_shutdown,
+};
 use tasks::ffi::spawn::{tasks_spawn, tasks_spawn_after, tasks_spawn_poll};
 use tasks::ffi::status::TASKS_FOREVER;
 use tasks::ffi::tasks_status::{self, *};
-use tasks::ffi::waker::{tasks_waker_clone, tasks_waker_free, tasks_waker_wake, tasks_waker_wake_by_ref, tasks_waker_will_wake};
+use tasks::ffi::waker::{
+    tasks_waker_clone, tasks_waker_free, tasks_waker_wake, tasks_waker_wake_by_ref,
+    tasks_waker_will_wake,
+};
 
 use super::children::{self, ChildSet};
 use super::draw::Draw;
@@ -84,7 +91,10 @@ const LEAVES: [Body; 8] = [
 static SKIPPED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 pub fn set_skipped(allowed: &dyn Fn(Body) -> bool) {
-    let mask = BODIES.iter().filter(|&&b| !allowed(b)).fold(0, |m, &b| m | 1 << b as u32);
+    let mask = BODIES
+        .iter()
+        .filter(|&&b| !allowed(b))
+        .fold(0, |m, &b| m | 1 << b as u32);
     SKIPPED.store(mask, SeqCst);
 }
 
@@ -109,7 +119,10 @@ impl Prog {
         self.0 >> b & 1 != 0
     }
     pub fn body(self) -> Body {
-        BODIES.get((self.0 & 15) as usize).copied().unwrap_or(Body::Return)
+        BODIES
+            .get((self.0 & 15) as usize)
+            .copied()
+            .unwrap_or(Body::Return)
     }
     pub fn n(self) -> u32 {
         self.0 >> 4 & 7
@@ -146,7 +159,12 @@ impl Prog {
     pub fn leaf(self) -> Prog {
         let leaf = LEAVES[(self.0 >> 15 & 7) as usize] as u32;
         let leaf_index = BODIES.iter().position(|&b| b as u32 == leaf).unwrap() as u32;
-        Prog(leaf_index | (self.0 & (7 << 4 | 3 << 10)) | (self.0 >> 18 & 1) << 7 | (self.0 & 1 << 9))
+        Prog(
+            leaf_index
+                | (self.0 & (7 << 4 | 3 << 10))
+                | (self.0 >> 18 & 1) << 7
+                | (self.0 & 1 << 9),
+        )
     }
 
     /// A random program; `allowed` filters the body kinds (the harness's STRESS_SKIP).
@@ -167,7 +185,11 @@ impl Prog {
 /// Options every harness task is spawned with: both drop functions, sometimes a name.
 pub fn opts(named: bool) -> tasks_spawn_opts {
     tasks_spawn_opts {
-        name: if named { c"stress-task".as_ptr() } else { std::ptr::null() },
+        name: if named {
+            c"stress-task".as_ptr()
+        } else {
+            std::ptr::null()
+        },
         drop_arg: Some(ledger::drop_arg),
         drop_output: Some(ledger::drop_output),
     }
@@ -193,7 +215,9 @@ fn locals_begin(serial: usize, p: Prog) {
     unsafe {
         let (ga, gb) = (tasks_local_key_get(a), tasks_local_key_get(b));
         if !ga.is_null() || !gb.is_null() {
-            l.fail(format!("serial {serial}: a new task sees task-local values {ga:?} / {gb:?} it never set"));
+            l.fail(format!(
+                "serial {serial}: a new task sees task-local values {ga:?} / {gb:?} it never set"
+            ));
         }
         if !p.locals() {
             return;
@@ -205,13 +229,19 @@ fn locals_begin(serial: usize, p: Prog) {
             s.locals_set.fetch_add(1, SeqCst);
             let st = tasks_local_key_set(key, v);
             if st != TASKS_OK {
-                l.fail(format!("serial {serial}: tasks_local_key_set returned {st:?}"));
+                l.fail(format!(
+                    "serial {serial}: tasks_local_key_set returned {st:?}"
+                ));
             }
             if tasks_local_key_get(key) != v {
-                l.fail(format!("serial {serial}: tasks_local_key_get does not return the value just set"));
+                l.fail(format!(
+                    "serial {serial}: tasks_local_key_get does not return the value just set"
+                ));
             }
             if seq == 2 && s.locals_destroyed.load(SeqCst) != before + 1 {
-                l.fail(format!("serial {serial}: replacing a task-local value did not destroy the old one"));
+                l.fail(format!(
+                    "serial {serial}: replacing a task-local value did not destroy the old one"
+                ));
             }
         }
     }
@@ -220,7 +250,11 @@ fn locals_begin(serial: usize, p: Prog) {
 /// The body's end: records the verdict, writes the output.
 fn finish(serial: usize, p: Prog, output: *mut *mut c_void) -> bool {
     let l = ledger();
-    let out = if p.null_output() { std::ptr::null_mut() } else { l.output_of(serial) };
+    let out = if p.null_output() {
+        std::ptr::null_mut()
+    } else {
+        l.output_of(serial)
+    };
     l.finish(serial, !p.fails(), out);
     // SAFETY: the library's out-pointer for this call.
     unsafe { *output = out };
@@ -239,11 +273,20 @@ fn child_place(parent: usize, p: Prog) -> (Kind, u16, *mut c_void, bool) {
     let inst = s.inst.load(SeqCst);
     if s.kind.load(SeqCst) == Kind::Executor as u8 {
         if p.null_rt() {
-            return (Kind::Executor, inst, CURRENT_EXEC.with(|c| c.get()) as *mut c_void, false);
+            return (
+                Kind::Executor,
+                inst,
+                CURRENT_EXEC.with(|c| c.get()) as *mut c_void,
+                false,
+            );
         }
         return (Kind::Worker, 0, tasks_runtime_default().cast(), false);
     }
-    let kind = if p.child_after() && !p.child_poll() { Kind::After } else { Kind::Worker };
+    let kind = if p.child_after() && !p.child_poll() {
+        Kind::After
+    } else {
+        Kind::Worker
+    };
     // A NULL runtime means "the caller's": the parent's own runtime.
     (kind, inst, ledger().ptr(inst), p.null_rt())
 }
@@ -259,16 +302,26 @@ fn spawn_child(parent: usize, p: Prog) -> Option<(usize, *mut tasks_join_handle,
     let (serial, arg) = l.alloc(kind, inst, cp.0)?;
     let o = opts(false);
     let mut h: *mut tasks_join_handle = std::ptr::null_mut();
-    let rt: *mut tasks_runtime = if use_null { std::ptr::null_mut() } else { target.cast() };
+    let rt: *mut tasks_runtime = if use_null {
+        std::ptr::null_mut()
+    } else {
+        target.cast()
+    };
     // SAFETY: valid function pointers and options; the runtime is alive while a task of it runs.
     let st = unsafe {
         match kind {
             Kind::Executor => {
-                let f = if p.child_poll() { children::exec_spawn_poll } else { children::exec_spawn };
+                let f = if p.child_poll() {
+                    children::exec_spawn_poll
+                } else {
+                    children::exec_spawn
+                };
                 f(target.cast(), arg, &o, &mut h)
             }
             Kind::After => {
-                l.slot(serial).not_before.store(now_ns() + p.delay_ns(), SeqCst);
+                l.slot(serial)
+                    .not_before
+                    .store(now_ns() + p.delay_ns(), SeqCst);
                 tasks_spawn_after(rt, p.delay_ns(), Some(run_body), arg, &o, &mut h)
             }
             _ if p.child_poll() => tasks_spawn_poll(rt, Some(poll_body), arg, &o, &mut h),
@@ -280,7 +333,11 @@ fn spawn_child(parent: usize, p: Prog) -> Option<(usize, *mut tasks_join_handle,
         l.fail(format!("serial {parent}: spawning a child returned {st:?}"));
     }
     // SAFETY: a handle we own.
-    let id = if ok { unsafe { tasks_join_handle_id(h) } } else { 0 };
+    let id = if ok {
+        unsafe { tasks_join_handle_id(h) }
+    } else {
+        0
+    };
     l.spawned(serial, ok, id);
     ok.then_some((serial, h, kind))
 }
@@ -293,7 +350,9 @@ pub fn check_join(serial: usize, st: tasks_status, out: *mut c_void, first: bool
 /// Run-to-completion child join: a join with the program's timeout from inside a task.
 fn run_child(parent: usize, p: Prog) {
     let l = ledger();
-    let Some((cs, h, kind)) = spawn_child(parent, p) else { return };
+    let Some((cs, h, kind)) = spawn_child(parent, p) else {
+        return;
+    };
     let mut timeout = p.join_timeout();
     if kind == Kind::Executor && timeout == TASKS_FOREVER {
         // A sibling only the owner can run: must be refused at once; don't hang if it is not.
@@ -309,7 +368,11 @@ fn run_child(parent: usize, p: Prog) {
         TASKS_PENDING if timeout == 0 => {}
         _ => l.fail(format!(
             "serial {parent}: joining child {cs} ({kind:?}, timeout {timeout}) returned {st:?}{}",
-            if kind == Kind::Executor { ", want WOULD_DEADLOCK for a sibling on the same executor (defect 10)" } else { "" }
+            if kind == Kind::Executor {
+                ", want WOULD_DEADLOCK for a sibling on the same executor (defect 10)"
+            } else {
+                ""
+            }
         )),
     }
     // SAFETY: our handle, freed once (detaching the child if it still runs).
@@ -328,7 +391,9 @@ const TAG_RT: usize = 3;
 
 /// drop_arg's clean-up: a cancelled poll task's child handle or join set is released.
 pub fn release_child(arg: *mut c_void) {
-    let Some((serial, _)) = ledger().decode_quiet(arg) else { return };
+    let Some((serial, _)) = ledger().decode_quiet(arg) else {
+        return;
+    };
     let v = ledger().slot(serial).child.load(SeqCst);
     if v & 3 == TAG_RT || v == 0 {
         return;
@@ -350,11 +415,17 @@ unsafe extern "C" fn block_in_place_fn(arg: *mut c_void) {
 }
 
 fn block_in_place(serial: usize, p: Prog) {
-    let cell = (std::sync::atomic::AtomicBool::new(false), p.delay_ns().min(200_000));
+    let cell = (
+        std::sync::atomic::AtomicBool::new(false),
+        p.delay_ns().min(200_000),
+    );
     // SAFETY: the function and its argument outlive the call.
-    let st = unsafe { tasks_block_in_place(Some(block_in_place_fn), &cell as *const _ as *mut c_void) };
+    let st =
+        unsafe { tasks_block_in_place(Some(block_in_place_fn), &cell as *const _ as *mut c_void) };
     if st != TASKS_OK || !cell.0.load(SeqCst) {
-        ledger().fail(format!("serial {serial}: tasks_block_in_place returned {st:?} / did not call fn"));
+        ledger().fail(format!(
+            "serial {serial}: tasks_block_in_place returned {st:?} / did not call fn"
+        ));
     }
 }
 
@@ -367,7 +438,11 @@ fn guard(serial: usize) {
     if rt.is_null() || kind == Kind::Executor as u8 {
         return;
     }
-    let want = if rt == tasks_runtime_default() { TASKS_ERR_INVALID } else { TASKS_ERR_WOULD_DEADLOCK };
+    let want = if rt == tasks_runtime_default() {
+        TASKS_ERR_INVALID
+    } else {
+        TASKS_ERR_WOULD_DEADLOCK
+    };
     // SAFETY: the runtime we run on; the calls must refuse.
     unsafe {
         let st = tasks_runtime_shutdown(rt, 0);
@@ -383,14 +458,18 @@ fn guard(serial: usize) {
         return; // block_on is refused on workers; other threads of the runtime may block
     }
     let inst = s.inst.load(SeqCst);
-    let Some((bs, arg)) = l.alloc(Kind::BlockOn, inst, Prog(0).0) else { return };
+    let Some((bs, arg)) = l.alloc(Kind::BlockOn, inst, Prog(0).0) else {
+        return;
+    };
     let o = opts(false);
     let mut out = SENTINEL;
     // SAFETY: as above.
     let st = unsafe { tasks_block_on(rt, Some(poll_body), arg, &o, &mut out) };
     l.spawned(bs, false, 0);
     if st != TASKS_ERR_WOULD_DEADLOCK || out != SENTINEL {
-        l.fail(format!("serial {serial}: tasks_block_on(own runtime) from a worker returned {st:?}"));
+        l.fail(format!(
+            "serial {serial}: tasks_block_on(own runtime) from a worker returned {st:?}"
+        ));
     }
 }
 
@@ -402,17 +481,31 @@ fn block_on_other(serial: usize, p: Prog) {
     if inst == 0 || inst & ledger::EXEC_INST != 0 || s.kind.load(SeqCst) == Kind::BlockOn as u8 {
         return;
     }
-    let inner = if p.early() && !skipped(Body::GuardParent) { Prog(BODIES.iter().position(|&b| b == Body::GuardParent).unwrap() as u32) } else { p.leaf() };
-    let Some((bs, arg)) = l.alloc(Kind::BlockOn, 0, inner.0) else { return };
-    l.slot(bs).child.store(l.ptr(inst) as usize | TAG_RT, SeqCst);
+    let inner = if p.early() && !skipped(Body::GuardParent) {
+        Prog(BODIES.iter().position(|&b| b == Body::GuardParent).unwrap() as u32)
+    } else {
+        p.leaf()
+    };
+    let Some((bs, arg)) = l.alloc(Kind::BlockOn, 0, inner.0) else {
+        return;
+    };
+    l.slot(bs)
+        .child
+        .store(l.ptr(inst) as usize | TAG_RT, SeqCst);
     let o = opts(false);
     let mut out = SENTINEL;
     // SAFETY: the default runtime lives forever.
     let st = unsafe { tasks_block_on(tasks_runtime_default(), Some(poll_body), arg, &o, &mut out) };
-    l.spawned(bs, matches!(st, TASKS_OK | TASKS_FAILED | TASKS_CANCELLED), 0);
+    l.spawned(
+        bs,
+        matches!(st, TASKS_OK | TASKS_FAILED | TASKS_CANCELLED),
+        0,
+    );
     match st {
         TASKS_OK | TASKS_FAILED | TASKS_CANCELLED => l.on_join(bs, st as i32, out, false, true),
-        _ => l.fail(format!("serial {serial}: tasks_block_on(default) from a task returned {st:?}")),
+        _ => l.fail(format!(
+            "serial {serial}: tasks_block_on(default) from a task returned {st:?}"
+        )),
     }
 }
 
@@ -440,7 +533,9 @@ fn guard_parent(serial: usize) {
 /// A run-to-completion task.
 pub unsafe extern "C" fn run_body(arg: *mut c_void, output: *mut *mut c_void) -> i32 {
     let l = ledger();
-    let Some((serial, prog)) = l.decode(arg, "run body") else { return 0 };
+    let Some((serial, prog)) = l.decode(arg, "run body") else {
+        return 0;
+    };
     let p = Prog(prog);
     let s = l.enter(serial);
     s.step.store(1, SeqCst);
@@ -468,20 +563,33 @@ pub unsafe extern "C" fn run_body(arg: *mut c_void, output: *mut *mut c_void) ->
 }
 
 fn done(serial: usize, p: Prog, output: *mut *mut c_void) -> tasks_poll {
-    if finish(serial, p, output) { tasks_poll::TASKS_POLL_READY } else { tasks_poll::TASKS_POLL_FAILED }
+    if finish(serial, p, output) {
+        tasks_poll::TASKS_POLL_READY
+    } else {
+        tasks_poll::TASKS_POLL_FAILED
+    }
 }
 
 /// A poll-style task: a state machine over `Slot::step`.
-pub unsafe extern "C" fn poll_body(state: *mut c_void, cx: *mut tasks_context, output: *mut *mut c_void) -> tasks_poll {
+pub unsafe extern "C" fn poll_body(
+    state: *mut c_void,
+    cx: *mut tasks_context,
+    output: *mut *mut c_void,
+) -> tasks_poll {
     use tasks_poll::*;
     let l = ledger();
-    let Some((serial, prog)) = l.decode(state, "poll body") else { return TASKS_POLL_READY };
+    let Some((serial, prog)) = l.decode(state, "poll body") else {
+        return TASKS_POLL_READY;
+    };
     let p = Prog(prog);
     let s = l.enter(serial);
     // SAFETY: the context of this poll.
     let cid = unsafe { tasks_context_id(cx) };
     if cid != tasks_current_id() {
-        l.fail(format!("serial {serial}: tasks_context_id {cid} != tasks_current_id {}", tasks_current_id()));
+        l.fail(format!(
+            "serial {serial}: tasks_context_id {cid} != tasks_current_id {}",
+            tasks_current_id()
+        ));
     }
     let step = s.step.fetch_add(1, SeqCst);
     if step == 0 {
@@ -496,7 +604,9 @@ pub unsafe extern "C" fn poll_body(state: *mut c_void, cx: *mut tasks_context, o
             Body::Sleep if more => {
                 let st = tasks_context_sleep(cx, p.delay_ns());
                 if st != TASKS_OK {
-                    l.fail(format!("serial {serial}: tasks_context_sleep returned {st:?}"));
+                    l.fail(format!(
+                        "serial {serial}: tasks_context_sleep returned {st:?}"
+                    ));
                 }
                 return TASKS_POLL_PENDING;
             }
@@ -508,7 +618,9 @@ pub unsafe extern "C" fn poll_body(state: *mut c_void, cx: *mut tasks_context, o
                 let w = tasks_context_waker(cx);
                 let c = tasks_waker_clone(w);
                 if !tasks_waker_will_wake(w, c) {
-                    l.fail(format!("serial {serial}: a clone of a task waker does not will_wake it"));
+                    l.fail(format!(
+                        "serial {serial}: a clone of a task waker does not will_wake it"
+                    ));
                 }
                 if step % 2 == 0 {
                     tasks_waker_wake(w);
@@ -538,7 +650,9 @@ pub unsafe extern "C" fn poll_body(state: *mut c_void, cx: *mut tasks_context, o
                 match st {
                     TASKS_PENDING => return TASKS_POLL_PENDING,
                     TASKS_OK | TASKS_FAILED | TASKS_CANCELLED => check_join(cs, st, out, true),
-                    _ => l.fail(format!("serial {serial}: tasks_join_handle_poll returned {st:?}")),
+                    _ => l.fail(format!(
+                        "serial {serial}: tasks_join_handle_poll returned {st:?}"
+                    )),
                 }
                 s.child.store(0, SeqCst);
                 tasks_join_handle_free(h);

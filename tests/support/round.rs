@@ -6,8 +6,8 @@
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
-use tasks::ffi::join_handle::{tasks_join_handle_free, tasks_join_handle_join};
 use tasks::ffi::abort_handle::tasks_abort_handle_free;
+use tasks::ffi::join_handle::{tasks_join_handle_free, tasks_join_handle_join};
 use tasks::ffi::metrics::tasks_metrics;
 use tasks::ffi::runtime::{tasks_runtime_default, tasks_runtime_metrics};
 use tasks::ffi::status::TASKS_FOREVER;
@@ -49,7 +49,11 @@ pub fn finish(
     for mut held in std::mem::take(&mut *world.shared.lock().unwrap()) {
         let mut out = SENTINEL;
         // Executor tasks of freed executors are cancelled: a join returns at once.
-        let timeout = if held.exec_owner.is_some() { 0 } else { TASKS_FOREVER };
+        let timeout = if held.exec_owner.is_some() {
+            0
+        } else {
+            TASKS_FOREVER
+        };
         // SAFETY: a handle the harness owns, joined then freed once.
         unsafe {
             let st = tasks_join_handle_join(held.h as *mut _, timeout, &mut out);
@@ -70,13 +74,20 @@ pub fn finish(
             rt.free();
         }
     }
-    track.begin(None, "round end: waiting for the default runtime's tasks to settle");
+    track.begin(
+        None,
+        "round end: waiting for the default runtime's tasks to settle",
+    );
     let start = Instant::now();
     let mut m = default_metrics();
     loop {
         pool::drain();
         let unsettled = l.first_unsettled(None);
-        m = if unsettled.is_none() { default_metrics() } else { m };
+        m = if unsettled.is_none() {
+            default_metrics()
+        } else {
+            m
+        };
         if unsettled.is_none() && m.alive == 0 {
             break;
         }

@@ -63,7 +63,11 @@ impl Track {
         let mut s = format!(
             "  {}: {} ({}), {} ops done; last operations, oldest first:\n",
             self.name,
-            if busy { format!("busy for {for_ms} ms") } else { "idle".into() },
+            if busy {
+                format!("busy for {for_ms} ms")
+            } else {
+                "idle".into()
+            },
             r.1,
             self.ops.load(SeqCst)
         );
@@ -83,7 +87,8 @@ pub fn start(tracks: Vec<Arc<Track>>, hang: Duration, context: Arc<Mutex<String>
                 std::thread::sleep(Duration::from_millis(100));
                 let now = now_ns();
                 let stuck = tracks.iter().find(|t| {
-                    t.busy.load(SeqCst) && now.saturating_sub(t.since.load(SeqCst)) > hang.as_nanos() as u64
+                    t.busy.load(SeqCst)
+                        && now.saturating_sub(t.since.load(SeqCst)) > hang.as_nanos() as u64
                 });
                 if let Some(t) = stuck {
                     report(&tracks, t, hang, &context.lock().unwrap());

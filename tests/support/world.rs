@@ -27,7 +27,12 @@ pub struct Skip(Vec<String>);
 
 impl Skip {
     pub fn parse(s: &str) -> Skip {
-        Skip(s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+        Skip(
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
+        )
     }
     pub fn allows(&self, name: &str) -> bool {
         !self.0.iter().any(|x| x == name)
@@ -88,8 +93,9 @@ impl Rt {
             let b = tasks_builder_new();
             let mut ok = tasks_builder_worker_threads(b, workers) == TASKS_OK;
             ok &= tasks_builder_max_blocking_threads(b, 1 + d.below(4) as usize) == TASKS_OK;
-            ok &= tasks_builder_blocking_keep_alive(b, [1, 10, 100][d.below(3) as usize] * 1_000_000)
-                == TASKS_OK;
+            ok &=
+                tasks_builder_blocking_keep_alive(b, [1, 10, 100][d.below(3) as usize] * 1_000_000)
+                    == TASKS_OK;
             if d.chance(1, 4) {
                 ok &= tasks_builder_thread_stack_size(b, 256 << 10) == TASKS_OK;
             }
@@ -100,13 +106,21 @@ impl Rt {
             let st = tasks_builder_build(b, &mut rt);
             tasks_builder_free(b);
             if !ok || st != TASKS_OK {
-                ledger().fail(format!("building a runtime failed ({st:?}, settings ok: {ok})"));
+                ledger().fail(format!(
+                    "building a runtime failed ({st:?}, settings ok: {ok})"
+                ));
                 return None;
             }
             rt
         };
         ledger().set_ptr(inst, rt.cast());
-        Some(Rt { ptr: rt as usize, inst, workers, shut: AtomicBool::new(false), hooks })
+        Some(Rt {
+            ptr: rt as usize,
+            inst,
+            workers,
+            shut: AtomicBool::new(false),
+            hooks,
+        })
     }
 
     /// Shuts down (no limit), checks the metrics against the ledger, frees, and checks that
@@ -117,19 +131,28 @@ impl Rt {
         unsafe {
             let st = tasks_runtime_shutdown(self.rt(), TASKS_FOREVER);
             if st != TASKS_OK {
-                l.fail(format!("instance {}: shutdown(FOREVER) returned {st:?}", self.inst));
+                l.fail(format!(
+                    "instance {}: shutdown(FOREVER) returned {st:?}",
+                    self.inst
+                ));
             }
             let mut m = tasks_metrics::default();
             tasks_runtime_metrics(self.rt(), &mut m);
             check_metrics(&m, self.workers, Some(l.tally(self.inst)), self.inst);
             let st = tasks_runtime_free(self.rt());
             if st != TASKS_OK {
-                l.fail(format!("instance {}: tasks_runtime_free returned {st:?}", self.inst));
+                l.fail(format!(
+                    "instance {}: tasks_runtime_free returned {st:?}",
+                    self.inst
+                ));
             }
         }
         l.mark_freed(self.inst);
         self.hooks.freed.store(true, SeqCst);
-        let (starts, stops) = (self.hooks.starts.load(SeqCst), self.hooks.stops.load(SeqCst));
+        let (starts, stops) = (
+            self.hooks.starts.load(SeqCst),
+            self.hooks.stops.load(SeqCst),
+        );
         if starts != stops || starts < self.workers as u64 {
             l.fail(format!(
                 "instance {}: {starts} threads started, {stops} stopped when tasks_runtime_free returned",
@@ -153,7 +176,10 @@ pub fn check_metrics(m: &tasks_metrics, workers: usize, tally: Option<Tally>, in
         l.fail(format!("instance {inst}: metrics unbalanced: {m:?}"));
     }
     if workers != 0 && m.workers != workers {
-        l.fail(format!("instance {inst}: metrics.workers {} != {workers}", m.workers));
+        l.fail(format!(
+            "instance {inst}: metrics.workers {} != {workers}",
+            m.workers
+        ));
     }
     let Some(t) = tally else { return };
     let plain = (t.spawned, t.ok, t.failed, t.cancelled);
@@ -166,8 +192,9 @@ pub fn check_metrics(m: &tasks_metrics, workers: usize, tally: Option<Tally>, in
     let got = (m.spawned, m.completed, m.failed, m.cancelled);
     if m.alive != 0 || (got != plain && got != with_block_on) {
         l.fail(format!(
-            "instance {inst}: metrics (spawned, completed, failed, cancelled) = {got:?}, alive {}; the ledger says {plain:?} (+ block_on: {with_block_on:?})",
-            m.alive
+            "instance {inst}: metrics (spawned, completed, failed, cancelled) = {got:?}, alive {}; the ledger says {plain:?} (+ block_on: {with_block_on:?}); per kind [accepted, ok, failed, cancelled]: {}",
+            m.alive,
+            l.breakdown(inst)
         ));
     }
 }
@@ -242,6 +269,8 @@ impl World {
 
     /// Claims one operation of the round's budget.
     pub fn claim(&self) -> bool {
-        self.budget.fetch_update(SeqCst, SeqCst, |b| b.checked_sub(1)).is_ok()
+        self.budget
+            .fetch_update(SeqCst, SeqCst, |b| b.checked_sub(1))
+            .is_ok()
     }
 }
