@@ -451,7 +451,8 @@ impl Actor {
             ledger().fail(format!("tasks_executor_new returned {st:?}"));
             return;
         }
-        let n: &'static Notify = Box::leak(Box::default());
+        let n: &'static Notify = &self.world.notifies[self.idx];
+        n.freed.store(false, SeqCst);
         // SAFETY: our executor; the notify state is never freed.
         unsafe { tasks_executor_set_notify(ex, Some(notify), n as *const Notify as *mut c_void) };
         ledger().set_ptr(inst, ex.cast());
@@ -586,7 +587,8 @@ impl Actor {
             if ended {
                 l.on_join(serial, st as i32, out, out_null, true);
             } else if !(st == TASKS_ERR_SHUTDOWN && inst != 0) || out != SENTINEL {
-                l.fail(format!("serial {serial}: tasks_block_on on instance {inst} (shut: {shut}) returned {st:?}"));
+                let tag = if st == TASKS_ERR_INTERNAL { " (defect 9)" } else { "" };
+                l.fail(format!("serial {serial}: tasks_block_on on instance {inst} (shut: {shut}) returned {st:?}{tag}"));
             }
             if ended && shut && st != TASKS_CANCELLED {
                 // Accepted after shutdown returned: the contract says SHUTDOWN, nothing taken.

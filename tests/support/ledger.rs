@@ -32,6 +32,10 @@ pub enum Kind {
     BlockOn = 6,
 }
 
+const KINDS: [&str; 7] = [
+    "?", "worker", "blocking", "after", "join_set", "executor", "block_on",
+];
+
 /// Runtime instance 0 is the default runtime; executors get instances with this bit set.
 pub const EXEC_INST: u16 = 0x8000;
 const MAX_INST: usize = 1 << 16;
@@ -259,7 +263,8 @@ impl Ledger {
         s.state.store(REJECTED, SeqCst);
         if s.drops.load(SeqCst) != 0 {
             self.fail(format!(
-                "serial {serial}: drop_arg called although the spawn failed"
+                "serial {serial}: drop_arg called although the spawn ({}) failed",
+                KINDS[s.kind.load(SeqCst) as usize % KINDS.len()]
             ));
         }
         if s.step.load(SeqCst) != 0 || s.result.load(SeqCst) != 0 {
@@ -542,8 +547,15 @@ impl Ledger {
     /// diagnosing a metrics mismatch.
     pub fn breakdown(&self, inst: u16) -> String {
         let mut k = [[0u64; 4]; 7];
+        let mut rejected = [0u64; 7];
         for s in self.slots[..self.serials()].iter() {
-            if s.inst.load(SeqCst) != inst || s.state.load(SeqCst) != ACCEPTED {
+            if s.inst.load(SeqCst) != inst {
+                continue;
+            }
+            if s.state.load(SeqCst) == REJECTED {
+                rejected[s.kind.load(SeqCst) as usize % 7] += 1;
+            }
+            if s.state.load(SeqCst) != ACCEPTED {
                 continue;
             }
             let e = &mut k[s.kind.load(SeqCst) as usize % 7];
@@ -558,8 +570,8 @@ impl Ledger {
             "?", "worker", "blocking", "after", "join_set", "executor", "block_on",
         ];
         (1..7)
-            .filter(|&i| k[i][0] > 0)
-            .map(|i| format!("{} {:?}", names[i], k[i]))
+            .filter(|&i| k[i][0] + rejected[i] > 0)
+            .map(|i| format!("{} {:?} (+{} refused)", names[i], k[i], rejected[i]))
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -162,9 +162,11 @@ impl Rt {
         if let Some(u) = l.first_undropped(self.inst) {
             l.fail(format!("after tasks_runtime_free: {u}"));
         }
-        // Late hooks (a thread still running) are reported through `freed`; keep the counts
-        // alive for them rather than free memory a straggler might touch.
-        std::mem::forget(self.hooks);
+        if starts != stops {
+            // A thread still running may call a hook later: keep the counts alive for it (its
+            // late call is reported through `freed`) rather than let it touch freed memory.
+            std::mem::forget(self.hooks);
+        }
     }
 }
 
@@ -252,6 +254,8 @@ pub struct World {
     pub threads: usize,
     /// Operations left in this round (all threads together).
     pub budget: AtomicUsize,
+    /// Each thread's executor notify state (reused, never freed: a late call stays harmless).
+    pub notifies: Vec<Notify>,
 }
 
 impl World {
@@ -264,6 +268,7 @@ impl World {
             skip,
             threads,
             budget: AtomicUsize::new(0),
+            notifies: (0..threads).map(|_| Notify::default()).collect(),
         }
     }
 
