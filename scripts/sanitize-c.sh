@@ -39,8 +39,13 @@ echo "csan-$mode: building libtasks with -Zsanitizer=$mode into $dir"
 RUSTFLAGS="-Zsanitizer=$mode -Cforce-frame-pointers=yes${RUSTFLAGS:+ $RUSTFLAGS}" \
   CARGO_PROFILE_DEV_OPT_LEVEL=1 \
   cargo +nightly build -Zbuild-std --target "$host" --lib --target-dir "$dir" -j "${JOBS:-2}" || exit 1
-lib=$(cd "$dir/$host/debug" && pwd)
-[[ -f $lib/libtasks.so ]] || { echo "csan: $lib/libtasks.so not built" >&2; exit 1; }
+built=$dir/$host/debug/libtasks.so
+[[ -f $built ]] || { echo "csan: $built not built" >&2; exit 1; }
+# The library's SONAME is libtasks.so.0: stage it under that name.
+mkdir -p "$dir/lib"
+cp -f "$built" "$dir/lib/libtasks.so.0"
+ln -sf libtasks.so.0 "$dir/lib/libtasks.so"
+lib=$(cd "$dir/lib" && pwd)
 
 bin=$dir/c-tests
 logs=$dir/logs
