@@ -105,4 +105,65 @@ for src in c-tests/*.c; do
   fi
 done
 echo "csan-$mode: $passed passed, ${#failed[@]} failed, $reports_total sanitizer report(s) in $((SECONDS - start_all)) s${failed[*]:+: ${failed[*]}}"
+
+# The probe: a C program with a bug the sanitizer must report through the library (a data race
+# between two tasks; a use of a freed join handle under TASKS_NO_RECYCLE=1). 0 reports above
+# mean something only if this one is seen.
+probe=$bin/probe
+if [[ $mode == thread ]]; then
+  cat >"$probe.c" <<'C'
+#include "check.h"
+static long counter;
+static int started;
+/* Both tasks wait for each other with relaxed atomics (no happens-before), then race. */
+static int32_t bump(void *arg, void **out) {
+    (void)arg; (void)out;
+    AT_ADD(&started, 1);
+    while (__atomic_load_n(&started, __ATOMIC_RELAXED) < 2) {}
+    for (int i = 0; i < 1000; i++) counter++;
+    return 0;
+}
+int main(void) {
+    tasks_runtime *rt = make_rt(2);
+    tasks_join_handle *a = NULL, *b = NULL;
+    CHECK_STATUS(TASKS_OK, tasks_spawn(rt, bump, NULL, NULL, &a));
+    CHECK_STATUS(TASKS_OK, tasks_spawn(rt, bump, NULL, NULL, &b));
+    tasks_join_handle_join(a, TASKS_FOREVER, NULL);
+    tasks_join_handle_join(b, TASKS_FOREVER, NULL);
+    tasks_join_handle_free(a);
+    tasks_join_handle_free(b);
+    CHECK_STATUS(TASKS_OK, tasks_runtime_free(rt));
+    return counter == 0;
+}
+C
+else
+  cat >"$probe.c" <<'C'
+#include "check.h"
+static int32_t ident(void *arg, void **out) { (void)arg; (void)out; return 0; }
+int main(void) {
+    tasks_runtime *rt = make_rt(1);
+    tasks_join_handle *h = NULL;
+    CHECK_STATUS(TASKS_OK, tasks_spawn(rt, ident, NULL, NULL, &h));
+    tasks_join_handle_join(h, TASKS_FOREVER, NULL);
+    tasks_join_handle_free(h);
+    /* The caller's bug: a freed handle. With TASKS_NO_RECYCLE=1 its block went back to malloc. */
+    printf("%d\n", (int)tasks_join_handle_is_finished(h));
+    CHECK_STATUS(TASKS_OK, tasks_runtime_free(rt));
+    return 0;
+}
+C
+fi
+probe_reports=0
+if "$cc" "${cflags[@]}" -c "$probe.c" -o "$probe.o" &&
+   "$cc" -o "$probe" "$probe.o" -L"$lib" -ltasks -Wl,-rpath,"$lib" -rdynamic \
+     -Wl,--whole-archive "$rt" -Wl,--no-whole-archive -lpthread -ldl -lm -lrt -lstdc++; then
+  timeout 60 "$probe" >"$logs/probe.log" 2>&1
+  probe_reports=$(grep -cE "$marker" "$logs/probe.log")
+fi
+if [[ $probe_reports -gt 0 ]]; then
+  echo "csan-$mode: probe ok (the planted bug was reported: the sanitizer sees through libtasks)"
+else
+  echo "csan-$mode: PROBE FAILED: the planted bug was not reported ($logs/probe.log)$([[ $mode == address ]] && echo '; a freed handle must not be recycled under TASKS_NO_RECYCLE=1 (defect 15)')"
+  failed+=(probe)
+fi
 [[ ${#failed[@]} -eq 0 ]]
