@@ -6,7 +6,8 @@
 //! (a libFuzzer crash); a hang ends the process through the watchdog (or libFuzzer's -timeout).
 //!
 //! Environment: FUZZ_SKIP (kinds to leave out, as STRESS_SKIP), FUZZ_ALLOW_DEFECTS (as
-//! STRESS_ALLOW_DEFECTS), FUZZ_HANG (seconds, default 10).
+//! STRESS_ALLOW_DEFECTS), FUZZ_HANG (seconds, default 10), FUZZ_PRINT=1 (print each operation:
+//! with `cargo fuzz run api_ops <artifact>` it turns a finding into its operation sequence).
 #![no_main]
 
 #[path = "../../tests/support/mod.rs"]
@@ -31,6 +32,7 @@ struct Fuzz {
     world: &'static World,
     track: Arc<Track>,
     allowed: Vec<u32>,
+    print: bool,
 }
 
 fn setup() -> &'static Fuzz {
@@ -43,13 +45,26 @@ fn setup() -> &'static Fuzz {
             .split(',')
             .filter_map(|s| s.trim().parse().ok())
             .collect();
-        let hang: u64 = std::env::var("FUZZ_HANG").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+        let hang: u64 = std::env::var("FUZZ_HANG")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10);
         // Each operation spawns at most a task and four children.
         ledger::init(MAX_OPS * 6 + 64);
         pool::start_waker_thread(0);
         let track = Track::new("driver".into());
-        watchdog::start(vec![track.clone()], Duration::from_secs(hang), Arc::new(Mutex::new("fuzz input".into())));
-        Fuzz { world: Box::leak(Box::new(World::new(1, SLOTS as usize, skip))), track, allowed }
+        watchdog::start(
+            vec![track.clone()],
+            Duration::from_secs(hang),
+            Arc::new(Mutex::new("fuzz input".into())),
+        );
+        let print = std::env::var("FUZZ_PRINT").is_ok_and(|v| v == "1");
+        Fuzz {
+            world: Box::leak(Box::new(World::new(1, SLOTS as usize, skip))),
+            track,
+            allowed,
+            print,
+        }
     })
 }
 
@@ -63,6 +78,9 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         let op = Op::draw(&mut d, &f.world.skip, SLOTS);
+        if f.print {
+            eprintln!("fuzz op: {op:?}");
+        }
         f.track.begin(Some(op), "operation");
         actor.exec(op, &mut d);
         f.track.end();
@@ -70,8 +88,19 @@ fuzz_target!(|data: &[u8]| {
     f.track.begin(None, "cleanup");
     actor.cleanup();
     f.track.end();
-    let (failures, _known) = round::finish(f.world, &baseline, &f.track, Duration::from_secs(5), &f.allowed);
+    let (failures, _known) = round::finish(
+        f.world,
+        &baseline,
+        &f.track,
+        Duration::from_secs(5),
+        &f.allowed,
+    );
     if !failures.is_empty() {
-        panic!("{} violation(s):\n{}\n{}", failures.len(), failures.join("\n"), f.track.describe());
+        panic!(
+            "{} violation(s):\n{}\n{}",
+            failures.len(),
+            failures.join("\n"),
+            f.track.describe()
+        );
     }
 });
