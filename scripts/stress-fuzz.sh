@@ -20,7 +20,7 @@ log=$(mktemp)
 echo "fuzz: api_ops for $secs s"
 CARGO_BUILD_JOBS=${JOBS:-2} cargo +nightly fuzz run api_ops corpus/api_ops -- \
   -max_total_time="$secs" -fork="${FUZZ_JOBS:-2}" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-  -timeout=30 -max_len=512 -print_final_stats=1 2>&1 | tee "$log" | grep -E '^#|INFO: fuzzing|crash|timeout|deadly|violation' | tail -n 40
+  -timeout=30 -max_len=512 -len_control=0 -print_final_stats=1 2>&1 | tee "$log" | grep -E '^#|INFO: fuzzing|crash|timeout|deadly|violation' | tail -n 40
 status=${PIPESTATUS[0]}
 after=$(find artifacts/api_ops -type f | wc -l)
 # Fork mode's status lines: "#N: cov: C ft: F corp: K exec/s: E oom/timeout/crash: O/T/C time: Ts job: J dft_time: D"

@@ -615,9 +615,10 @@ impl Actor {
             });
             return;
         }
-        let i = p as usize % self.customs.len();
+        let n = self.customs.len();
+        let i = p as usize % n;
         let c = &mut self.customs[i];
-        let j = (p >> 8) as usize % c.clones.len();
+        let j = (p as usize / n) % c.clones.len();
         let w = c.clones[j] as *mut tasks_waker;
         let before = c.state.wakes.load(SeqCst);
         // SAFETY: our wakers; each consumed or freed once.

@@ -219,7 +219,7 @@ impl Op {
             }
             r -= k.1;
         }
-        let pick = d.next_u32();
+        let pick = d.pick();
         match name {
             "spawn" | "spawn_poll" | "spawn_blocking" | "spawn_after" => Op::Spawn {
                 how: match name {

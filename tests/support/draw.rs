@@ -12,6 +12,11 @@ pub trait Draw {
         ((self.next_u32() as u64 * n as u64) >> 32) as u32
     }
 
+    /// An index into a list of unknown length (taken modulo its length).
+    fn pick(&mut self) -> u32 {
+        self.next_u32()
+    }
+
     /// True with probability `num / den`.
     fn chance(&mut self, num: u32, den: u32) -> bool {
         self.below(den) < num
@@ -71,5 +76,10 @@ impl Draw for Bytes<'_> {
             1..=256 => self.byte() as u32 % n,
             _ => self.next_u32() % n,
         }
+    }
+
+    /// One byte: the harness's lists are short, and a short encoding keeps inputs dense.
+    fn pick(&mut self) -> u32 {
+        self.byte() as u32
     }
 }
