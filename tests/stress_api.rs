@@ -14,6 +14,7 @@
 //!   STRESS_ROUND    operations per round (default 20000)
 //!   STRESS_HANG     seconds without progress that count as a hang (default 20)
 //!   STRESS_SKIP     comma-separated operation/body kinds to leave out (default none)
+//!                   (also "small_stacks": runtimes with 256 KiB thread stacks)
 //!   STRESS_ONLY     comma-separated kinds to keep, all others left out (to narrow a finding)
 //!   STRESS_ALLOW_DEFECTS  comma-separated issue-8 defect numbers whose violations are printed
 //!                   but do not fail the run (default none; for working on a core that has them)

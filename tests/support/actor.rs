@@ -689,7 +689,7 @@ impl Actor {
         if let Some(rt) = g.take() {
             rt.free();
         }
-        *g = Rt::create(d);
+        *g = Rt::create(d, self.world.skip.allows("small_stacks"));
     }
 
     fn metrics(&mut self, target: Target) {

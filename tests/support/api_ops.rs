@@ -164,6 +164,8 @@ pub fn body_name(b: Body) -> &'static str {
 /// Names STRESS_SKIP accepts (for the usage message).
 pub fn all_names() -> Vec<&'static str> {
     let mut v: Vec<_> = KINDS.iter().map(|k| k.0).collect();
+    // Not an operation: runtimes built with 256 KiB thread stacks (one in four).
+    v.push("small_stacks");
     v.extend(
         [
             Body::Return,

@@ -28,7 +28,7 @@ fn default_metrics() -> tasks_metrics {
 /// Starts a round of `ops` operations; returns the default runtime's metrics at its start.
 pub fn begin(world: &World, ops: usize, d: &mut impl Draw) -> tasks_metrics {
     for slot in world.slots.iter() {
-        *slot.write().unwrap() = Rt::create(d);
+        *slot.write().unwrap() = Rt::create(d, world.skip.allows("small_stacks"));
     }
     world.budget.store(ops, SeqCst);
     default_metrics()

@@ -82,8 +82,8 @@ impl Rt {
     }
 
     /// A runtime with drawn settings (1-3 workers, tiny blocking pool, short keep-alive,
-    /// sometimes small stacks).
-    pub fn create(d: &mut impl Draw) -> Option<Rt> {
+    /// sometimes 256 KiB stacks unless `small_stacks` is false: STRESS_SKIP=small_stacks).
+    pub fn create(d: &mut impl Draw, small_stacks: bool) -> Option<Rt> {
         let inst = ledger().new_inst()?;
         let workers = 1 + d.below(3) as usize;
         let hooks = Box::<Hooks>::default();
@@ -96,7 +96,7 @@ impl Rt {
             ok &=
                 tasks_builder_blocking_keep_alive(b, [1, 10, 100][d.below(3) as usize] * 1_000_000)
                     == TASKS_OK;
-            if d.chance(1, 4) {
+            if d.chance(1, 4) && small_stacks {
                 ok &= tasks_builder_thread_stack_size(b, 256 << 10) == TASKS_OK;
             }
             ok &= tasks_builder_thread_name(b, c"stress-rt".as_ptr()) == TASKS_OK;
