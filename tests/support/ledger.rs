@@ -262,9 +262,16 @@ impl Ledger {
         }
         s.state.store(REJECTED, SeqCst);
         if s.drops.load(SeqCst) != 0 {
+            let kind = s.kind.load(SeqCst);
+            // tasks_block_on dropping the state of a call it refused: defect 9.
+            let tag = if kind == Kind::BlockOn as u8 {
+                " (defect 9)"
+            } else {
+                ""
+            };
             self.fail(format!(
-                "serial {serial}: drop_arg called although the spawn ({}) failed",
-                KINDS[s.kind.load(SeqCst) as usize % KINDS.len()]
+                "serial {serial}: drop_arg called although the spawn ({}) failed{tag}",
+                KINDS[kind as usize % KINDS.len()]
             ));
         }
         if s.step.load(SeqCst) != 0 || s.result.load(SeqCst) != 0 {
