@@ -28,7 +28,16 @@ last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -n1)
 execs=$(sed -n 's/^#\([0-9]*\):.*/\1/p' <<<"$last")
 crashes=$(sed -n 's|.*oom/timeout/crash: \([0-9/]*\).*|\1|p' <<<"$last")
 echo "fuzz: ${execs:-?} executions, oom/timeout/crash ${crashes:-?}, $((after - before)) new finding(s) in fuzz/artifacts/api_ops/ (exit $status)"
-for f in $(find artifacts/api_ops -type f -newer "$log" 2>/dev/null); do echo "  $f"; done
-grep -E 'violation|stress watchdog|panicked' "$log" | sort | uniq -c | sort -rn | head -n 20
+# Findings by kind: each new artifact replayed once, its violations reduced to their shape
+# (numbers dropped). `FUZZ_PRINT=1 <binary> <artifact>` shows one's operation sequence.
+bin=target/$(rustc -vV | sed -n 's/^host: //p')/release/api_ops
+if [[ $after -gt $before && -x $bin ]]; then
+  echo "fuzz: findings by kind (count of inputs):"
+  find artifacts/api_ops -type f -newer "$log" | while read -r f; do
+    FUZZ_HANG=5 timeout 60 "$bin" "$f" 2>&1 | grep -E '^\[[0-9]+x\]|stress watchdog|panicked|ERROR: AddressSanitizer' |
+      sed -E 's/0x[0-9a-f]+/X/g; s/[0-9]+/N/g' | sort -u
+  done | sort | uniq -c | sort -rn | head -n 20
+  echo "fuzz: e.g. $(find artifacts/api_ops -type f -newer "$log" | head -n 1)"
+fi
 rm -f "$log"
 [[ $((after - before)) -eq 0 && $status -eq 0 ]]
