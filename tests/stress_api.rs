@@ -8,7 +8,7 @@
 //!
 //! Environment:
 //!   STRESS_SEED     seed (default: fixed, so CI draws the same operations each run)
-//!   STRESS_OPS      operations in all (default 400000)
+//!   STRESS_OPS      operations in all (default 1000000, capped by STRESS_SECS)
 //!   STRESS_SECS     stop drawing after this many seconds (default 20)
 //!   STRESS_THREADS  harness threads (default 4)
 //!   STRESS_ROUND    operations per round (default 20000)
@@ -46,7 +46,7 @@ const SLOTS: u8 = 3;
 #[test]
 fn stress_api() {
     let seed: u64 = env("STRESS_SEED", 0x5eed_0001);
-    let ops: usize = env("STRESS_OPS", 400_000);
+    let ops: usize = env("STRESS_OPS", 1_000_000);
     let secs: u64 = env("STRESS_SECS", 20);
     let threads: usize = env("STRESS_THREADS", 4).max(1);
     let round_ops: usize = env("STRESS_ROUND", 20_000).max(1);

@@ -144,6 +144,8 @@ pub struct Tally {
     pub block_on_ok: u64,
     pub block_on_failed: u64,
     pub block_on_cancelled: u64,
+    /// Spawns of this instance that returned an error (never counted as tasks).
+    pub refused: u64,
 }
 
 impl Ledger {
@@ -586,7 +588,13 @@ impl Ledger {
     pub fn tally(&self, inst: u16) -> Tally {
         let mut t = Tally::default();
         for s in self.slots[..self.serials()].iter() {
-            if s.inst.load(SeqCst) != inst || s.state.load(SeqCst) != ACCEPTED {
+            if s.inst.load(SeqCst) != inst {
+                continue;
+            }
+            if s.state.load(SeqCst) == REJECTED {
+                t.refused += 1;
+            }
+            if s.state.load(SeqCst) != ACCEPTED {
                 continue;
             }
             let r = s.result.load(SeqCst);
