@@ -18,6 +18,15 @@
 //!   STRESS_ONLY     comma-separated kinds to keep, all others left out (to narrow a finding)
 //!   STRESS_ALLOW_DEFECTS  comma-separated issue-8 defect numbers whose violations are printed
 //!                   but do not fail the run (default none; for working on a core that has them)
+//!
+//! Violations carry the issue-8 defect number they belong to, "(defect N)"; 16-18 are defects
+//! this harness found beyond issue 8's list: 16, a tasks_runtime_shutdown that returns while a
+//! concurrent first one has not yet closed the runtime (a spawn or block_on after it is
+//! accepted); 17, a shut-down runtime's metrics count more tasks than were accepted; 18, a
+//! metrics snapshot whose outcome counters exceed `spawned`. On a core that still has them,
+//!   STRESS_SKIP=body_exec_guard,body_guard_parent,small_stacks
+//!   STRESS_ALLOW_DEFECTS=3,9,10,14,16,17,18
+//! runs green and prints what it tolerated (the skipped kinds hang: defects 10 and 2).
 
 mod support;
 
