@@ -4,7 +4,12 @@
 #   miri      unit tests under Miri                            (scripts/miri.sh)
 #   tsan      unit tests under ThreadSanitizer (nightly, -Zbuild-std)
 #   valgrind  every C test binary under valgrind memcheck       (scripts/valgrind.sh)
-#   scripts/heavy.sh [STAGE...]      default: all four, in that order
+#   stress    the API stress harness, >= 10M operations, release (scripts/stress.sh)
+#   stress-tsan   the stress harness under ThreadSanitizer, fewer operations (scripts/stress.sh --tsan)
+#   fuzz      cargo-fuzz of the same operation language, FUZZ_SECS (default 300) (scripts/stress-fuzz.sh)
+#   csan-thread   the C tests against a -Zsanitizer=thread libtasks (scripts/sanitize-c.sh thread)
+#   csan-address  the C tests against a -Zsanitizer=address libtasks (scripts/sanitize-c.sh address)
+#   scripts/heavy.sh [STAGE...]      default: all of them, in that order
 # Every stage runs even if an earlier one failed; exits non-zero if any failed. A stage that runs
 # longer than HEAVY_STAGE_TIMEOUT seconds (default 3600) is stopped and counts as failed (a hang).
 set -uo pipefail
@@ -28,7 +33,15 @@ run_stage() {
     miri) scripts/miri.sh ;;
     tsan) tsan ;;
     valgrind) scripts/valgrind.sh ;;
-    *) echo "heavy: unknown stage '$1' (loom, miri, tsan, valgrind)" >&2; return 2 ;;
+    stress) scripts/stress.sh ;;
+    stress-tsan) scripts/stress.sh --tsan ;;
+    fuzz) scripts/stress-fuzz.sh ;;
+    csan-thread) scripts/sanitize-c.sh thread ;;
+    csan-address) scripts/sanitize-c.sh address ;;
+    *)
+      echo "heavy: unknown stage '$1' (loom, miri, tsan, valgrind, stress, stress-tsan, fuzz, csan-thread, csan-address)" >&2
+      return 2
+      ;;
   esac
 }
 
@@ -38,7 +51,7 @@ if [[ ${1:-} == --stage ]]; then # internal: one stage, under `timeout` below
 fi
 
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(loom miri tsan valgrind)
+[[ ${#stages[@]} -gt 0 ]] || stages=(loom miri tsan valgrind stress stress-tsan fuzz csan-thread csan-address)
 
 summary=()
 failed=0
@@ -54,7 +67,7 @@ for stage in "${stages[@]}"; do
     124) verdict="TIMEOUT"; failed=$((failed + 1)) ;;
     *) verdict=FAILED; failed=$((failed + 1)) ;;
   esac
-  line=$(printf '%-9s %-8s %5d s' "$stage" "$verdict" $((SECONDS - start)))
+  line=$(printf '%-12s %-8s %5d s' "$stage" "$verdict" $((SECONDS - start)))
   echo "==> heavy: $line"
   summary+=("$line")
 done
