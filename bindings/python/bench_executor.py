@@ -2,9 +2,10 @@
 
 Usage: python3 bench_executor.py [N] [THREADS] [ROUNDS]
 
-Three forms, each timed for both executors in the same round (alternating which goes first), so
-that a loaded machine slows both alike; the printed ratio (libtasks time / ThreadPoolExecutor
-time, lower is better) is the median over the rounds:
+Three forms, each timed for both executors in the same round: a round runs N calls per executor in
+10 blocks of N/10, alternating executors block by block (and which goes first), so that a loaded
+machine slows both alike. The printed ratio (libtasks time / ThreadPoolExecutor time, lower is
+better) is the median over the rounds:
   map         list(ex.map(small, range(N)))
   submit-all  fs = [ex.submit(small, i) for i in range(N)], then every f.result()
   one-by-one  ex.submit(small, i).result() for each i (N // 5 calls: the slowest form)
@@ -64,12 +65,17 @@ def main():
             libtasks.Executor(max_workers=threads) as lt:
         for name, f in FORMS:  # warm-up: threads started, code paths hot
             f(tp, 1000), f(lt, 1000)
+        blocks = 10
         for r in range(rounds):
             for name, f in FORMS:
-                if r % 2:
-                    b, a = f(lt, n), f(tp, n)
-                else:
-                    a, b = f(tp, n), f(lt, n)
+                a = b = 0.0
+                for k in range(blocks):
+                    if (r + k) % 2:
+                        b += f(lt, n // blocks)
+                        a += f(tp, n // blocks)
+                    else:
+                        a += f(tp, n // blocks)
+                        b += f(lt, n // blocks)
                 ratios[name].append(b / a)
                 times[name].append((a, b))
     print(f"{n} calls, {threads} workers, {rounds} rounds (python {sys.version.split()[0]})")

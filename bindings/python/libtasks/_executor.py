@@ -6,9 +6,10 @@ import concurrent.futures as _cf
 import concurrent.futures.thread as _cft
 import itertools
 import logging
+import queue
 import threading
 import weakref
-from typing import Any, Callable, Iterable, Iterator, Optional, Set, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, TypeVar
 
 from . import _core, _lib
 from ._core import monotonic
@@ -34,9 +35,25 @@ class BrokenExecutor(_cft.BrokenThreadPool):
 
 
 class ExecState:
-    """What an Executor's calls share with it. Holds no reference to the Executor, so that the
-    Executor can be garbage-collected while calls are pending (then this releases the runtime
-    once they are done)."""
+    """What an Executor's calls share with it: the queue of calls not started yet and the
+    runner tasks draining it. Holds no reference to the Executor, so that the Executor can be
+    garbage-collected while calls are pending (then this releases the runtime once they are
+    done).
+
+    Why runners: a task per call costs a spawn, a callback from C into Python and a GIL
+    hand-off per call; a runner takes call after call from the queue within one callback, as a
+    ThreadPoolExecutor thread does. At most ``max_workers`` runners are active; a submit starts
+    one when fewer are (so a call blocked on a nested submit leaves the queue to the others).
+    A runner that has run RUNNER_BUDGET calls hands over to a fresh task, so that other tasks
+    of the runtime get their turn on its worker. A runner that finds the queue empty lingers
+    for LINGER seconds (blocked in the queue's get) before it ends: a program that submits a
+    call, waits for it and submits the next (the common one-at-a-time pattern) then pays one
+    lock hand-off per call, as with ThreadPoolExecutor, instead of a spawn and a callback from
+    C. The queue is a queue.SimpleQueue (C code: put and get take no Python-level lock).
+    """
+
+    RUNNER_BUDGET = 256
+    LINGER = 0.001
 
     def __init__(self, rt: Runtime, max_workers: int, initializer: Optional[Callable[..., Any]],
                  initargs: Tuple[Any, ...]) -> None:
@@ -45,32 +62,116 @@ class ExecState:
         self.initializer = initializer
         self.initargs = initargs
         self.inited: Set[int] = set()       # threads that ran the initializer
-        self.lock = threading.Lock()
+        # Items: (fn, args, kwargs, future) for submit, a MapRun for each runner a map wants.
+        self.q: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self.lock = threading.Lock()        # guards the runner counts below
         self.idle = threading.Condition(self.lock)
-        self.pending = 0                    # calls and map runners not yet ended
+        self.lingering = 0                  # active runners blocked in q.get (see run)
+        self.active = 0                     # runners spawned and not yet ended
+        self.queued_runners = 0             # of which not started (reap: never will)
         self.waiters = 0
         self.shutdown = False
         self.broken: Optional[str] = None
-        self.maps: "weakref.WeakSet[MapRun]" = weakref.WeakSet()
+        self.maps: "weakref.WeakSet[MapRun[Any]]" = weakref.WeakSet()  # being run
         self.closing = False
+        self.key = _core.next_key()
+        states[self.key] = self
 
-    # -- accounting ----------------------------------------------------------------------------
-    def admit(self, n: int) -> None:
-        """Counts n new units of work, or raises as ThreadPoolExecutor.submit would."""
-        with self.lock:
-            if self.broken is not None:
-                raise BrokenExecutor(self.broken)
-            if self.shutdown:
-                raise RuntimeError("cannot schedule new futures after shutdown")
-            if exiting:
-                raise RuntimeError("cannot schedule new futures after interpreter shutdown")
-            self.pending += n
+    # -- runners -------------------------------------------------------------------------------
+    def add_runners(self, want: int) -> bool:
+        """Starts up to `want` runners, keeping at most max_workers active. False if the
+        runtime refused a spawn (shut down)."""
+        for _ in range(want):
+            with self.lock:
+                if self.active >= self.max_workers:
+                    return True
+                self.active += 1
+                self.queued_runners += 1
+            if not self._spawn_runner():
+                with self.lock:
+                    self.active -= 1
+                    self.queued_runners -= 1
+                    self._notify_idle()
+                return False
+        return True
 
-    def done(self, n: int = 1) -> None:
+    def _spawn_runner(self) -> bool:
+        return self.rt._spawn_raw(_C_RUN_QUEUE, self.key) == _lib.OK
+
+    def _notify_idle(self) -> None:  # with self.lock held
+        if self.active == 0 and self.waiters:
+            self.idle.notify_all()
+
+    def run(self) -> None:
+        """A runner (on a worker thread): runs queued calls until the queue is empty."""
         with self.lock:
-            self.pending -= n
-            if self.pending == 0 and self.waiters:
-                self.idle.notify_all()
+            self.queued_runners -= 1
+        if self.initializer is not None and not self.prepare_thread():
+            with self.lock:
+                self.active -= 1
+                self._notify_idle()
+            return
+        q = self.q
+        get_nowait, get, empty = q.get_nowait, q.get, q.empty
+        linger = self.LINGER
+        budget = self.RUNNER_BUDGET
+        while True:
+            try:
+                item = get_nowait()
+            except queue.Empty:
+                if self.shutdown:
+                    item = None
+                else:
+                    with self.lock:
+                        self.lingering += 1
+                    try:
+                        item = get(True, linger)
+                    except queue.Empty:
+                        item = None
+                    with self.lock:
+                        self.lingering -= 1
+                if item is None:
+                    with self.lock:
+                        self.active -= 1
+                        self._notify_idle()
+                    # Look again after leaving: a submit that saw us active or lingering (and
+                    # so started no runner) put its call before we look here.
+                    if empty():
+                        return
+                    with self.lock:
+                        if self.active >= self.max_workers:
+                            return
+                        self.active += 1
+                    continue
+            if type(item) is tuple:
+                fn, args, kwargs, fut = item
+                del item
+                if fut.set_running_or_notify_cancel():
+                    try:
+                        r = fn(*args, **kwargs) if kwargs else fn(*args)
+                    except BaseException as e:  # noqa: BLE001 - the future's exception
+                        del fn, args, kwargs  # released before anyone sees the future done
+                        _core.strip_tb(e)
+                        fut.set_exception(e)
+                        del e
+                    else:
+                        del fn, args, kwargs
+                        fut.set_result(r)
+                        del r
+                del fut
+            else:
+                item.drain()
+                del item
+            budget -= 1
+            if budget == 0:
+                budget = self.RUNNER_BUDGET
+                if not empty():
+                    with self.lock:
+                        self.queued_runners += 1
+                    if self._spawn_runner():
+                        return  # the new runner takes over our place among the active
+                    with self.lock:
+                        self.queued_runners -= 1
 
     def wait_idle(self, timeout: Optional[float] = None) -> bool:
         """Waits until every call submitted so far has ended (True), or `timeout` passed."""
@@ -78,8 +179,9 @@ class ExecState:
         with self.lock:
             self.waiters += 1
             try:
-                while self.pending:
-                    # Slices: signal handlers (Ctrl-C) run in between on the main thread.
+                while self.active or not self.q.empty():
+                    # Slices: signal handlers (Ctrl-C) run in between on the main thread, and
+                    # a submit racing with the last runner's exit is seen.
                     left = _core._SLICE if deadline is None else deadline - monotonic()
                     if left <= 0:
                         return False
@@ -89,21 +191,30 @@ class ExecState:
         return True
 
     # -- calls that will never run -------------------------------------------------------------
-    def _take_entries(self) -> Iterator[Any]:
-        for k, v in list(_core.registry.items()):
-            if type(v) is tuple and v[-1] is self:
-                e = _core.registry.pop(k, None)
-                if e is not None:
-                    yield e
+    def _take_queue(self) -> Iterator[Any]:
+        while True:
+            try:
+                yield self.q.get_nowait()
+            except queue.Empty:
+                return
+
+    def cancel_pending(self) -> None:
+        """shutdown(cancel_futures=True): the calls not started are cancelled."""
+        for item in self._take_queue():
+            if type(item) is tuple:
+                item[3].cancel()
+            else:
+                item.cancel()
+        for run in list(self.maps):
+            run.cancel()
 
     def reap(self) -> None:
-        """The runtime shut down: its queued tasks never run. Their futures are cancelled."""
-        for e in self._take_entries():
-            if len(e) == 5:
-                e[3].cancel()
-            else:
-                e[0].cancel()
-            self.done()
+        """The runtime shut down: runners not started never will; cancel what they left."""
+        with self.lock:
+            self.active -= self.queued_runners
+            self.queued_runners = 0
+            self._notify_idle()
+        self.cancel_pending()
 
     def break_(self) -> None:
         """An initializer failed (ThreadPoolExecutor's _initializer_failed): pending calls fail
@@ -113,17 +224,18 @@ class ExecState:
                 return
             self.broken = ("A thread initializer failed, the thread pool is not usable "
                            "anymore")
-        for e in self._take_entries():
-            if len(e) == 5:
-                if e[3].set_running_or_notify_cancel():
-                    e[3].set_exception(BrokenExecutor(self.broken))
+        for item in self._take_queue():
+            if type(item) is tuple:
+                if item[3].set_running_or_notify_cancel():
+                    item[3].set_exception(BrokenExecutor(self.broken))
             else:
-                e[0].fail(BrokenExecutor(self.broken))
-            self.done()
+                item.fail(BrokenExecutor(self.broken))
+        for run in list(self.maps):
+            run.fail(BrokenExecutor(self.broken))
 
     def prepare_thread(self) -> bool:
-        """Before a call on this thread: the initializer, once per thread (ThreadPoolExecutor
-        runs it as each worker starts). False if the executor is (or just got) broken."""
+        """Before the first call on this thread: the initializer (ThreadPoolExecutor runs it as
+        each worker thread starts). False if the executor is (or just got) broken."""
         if self.broken is not None:
             return False
         ident = _core.get_ident()
@@ -140,6 +252,11 @@ class ExecState:
         return True
 
     # -- release -------------------------------------------------------------------------------
+    def released(self) -> None:
+        """The runtime is freed: nothing of this executor can run any more."""
+        live_states.discard(self)
+        states.pop(self.key, None)
+
     def close_when_idle(self) -> None:
         """In the background: waits for the calls left, then frees the runtime (its threads
         exit). For shutdown(wait=False) and for an Executor garbage-collected unshut."""
@@ -156,82 +273,30 @@ class ExecState:
             except Exception:  # pragma: no cover - e.g. closed at interpreter exit meanwhile
                 pass
             finally:
-                live_states.discard(self)
+                self.released()
         threading.Thread(target=closer, daemon=True, name="libtasks-executor-close").start()
 
 
+states: Dict[int, ExecState] = {}    # key (the runners' C arg) -> state
 live_states: Set[ExecState] = set()  # executors whose runtime is not freed yet (exit waits)
 
 
-def _run_future(key: int, output: Any) -> int:
-    """tasks_fn of submitted calls (no drop_arg: one GIL acquisition per call). The entry is
-    (fn, args, kwargs, future, state)."""
+def _run_queue(key: int, output: Any) -> int:
+    """tasks_fn of runners."""
     try:
-        entry = _core.registry.pop(key, None)
-        if entry is None:  # reaped, or failed by a broken initializer
-            return 1
-        fn, args, kwargs, fut, st = entry
-        del entry
-        try:
-            if _core.exiting:
-                fut.cancel()
-                return 1
-            if st.initializer is not None and not st.prepare_thread():
-                if fut.set_running_or_notify_cancel():
-                    fut.set_exception(BrokenExecutor(st.broken))
-                return 1
-            if not fut.set_running_or_notify_cancel():
-                return 0
-            ident = _core.enter()
-            try:
-                r = fn(*args, **kwargs) if kwargs else fn(*args)
-            except BaseException as e:  # noqa: BLE001
-                del fn, args, kwargs  # released before anyone sees the future done
-                _core.leave(ident)
-                _core.strip_tb(e)
-                fut.set_exception(e)
-                return 1
-            del fn, args, kwargs
-            _core.leave(ident)
-            fut.set_result(r)
-            return 0
-        finally:
-            st.done()
+        st = states.get(key)
+        if st is not None:
+            if _core.exiting:  # pragma: no cover - exit waited for every call first
+                st.reap()
+            else:
+                st.run()
+        return 0
     except BaseException:  # pragma: no cover - never let an exception reach ctypes
         return 1
 
 
-def _run_map(key: int, output: Any) -> int:
-    """tasks_fn of map runners: each runs elements of one map call until none is left. The
-    entry is (run, state)."""
-    try:
-        entry = _core.registry.pop(key, None)
-        if entry is None:
-            return 1
-        run, st = entry
-        del entry
-        try:
-            if _core.exiting:
-                run.cancel()
-                return 1
-            if st.initializer is not None and not st.prepare_thread():
-                run.fail(BrokenExecutor(st.broken))
-                return 1
-            ident = _core.enter()
-            try:
-                run.drain()
-            finally:
-                _core.leave(ident)
-            return 0
-        finally:
-            st.done()
-    except BaseException:  # pragma: no cover
-        return 1
-
-
-_C_RUN_FUTURE = _lib.TASK_FN(_run_future)
-_C_RUN_MAP = _lib.TASK_FN(_run_map)
-_core.immortal(_C_RUN_FUTURE, _C_RUN_MAP)
+_C_RUN_QUEUE = _lib.TASK_FN(_run_queue)
+_core.immortal(_C_RUN_QUEUE)
 
 
 def _gc_release(st: ExecState) -> None:
@@ -293,17 +358,33 @@ class Executor(_cf.Executor):
     def _broken(self) -> Any:  # ThreadPoolExecutor's attribute: the reason, or False
         return self._state.broken or False
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> "_cf.Future[T]":
+    def _admit(self) -> ExecState:
         st = self._state
-        st.admit(1)
+        if st.broken is not None:
+            raise BrokenExecutor(st.broken)
+        if st.shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        if exiting:
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+        return st
+
+    def _refused(self, item: Any) -> None:
+        """No runner could be started (the runtime is shut down): the queued item is
+        cancelled (a runner that still finds it skips it)."""
+        if type(item) is tuple:
+            item[3].cancel()
+        else:
+            item.cancel()
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> "_cf.Future[T]":
+        st = self._admit()
         fut: _cf.Future[T] = _cf.Future()
-        key = _core.next_key()
-        _core.registry[key] = (fn, args, kwargs, fut, st)
-        status = self._rt._spawn_raw(_C_RUN_FUTURE, key)
-        if status != _lib.OK:
-            if _core.registry.pop(key, None) is not None:
-                st.done()
-            raise RuntimeError(f"cannot schedule new futures: {_core.TasksError(status)}")
+        item = (fn, args, kwargs, fut)
+        st.q.put(item)
+        # A lingering runner takes it (the put wakes it); else start one if there is room.
+        if not st.lingering and st.active < st.max_workers and not st.add_runners(1):
+            self._refused(item)
         return fut
 
     def map(self, fn: Callable[..., T], *iterables: Iterable[Any], timeout: Optional[float] = None,
@@ -314,22 +395,15 @@ class Executor(_cf.Executor):
         if chunksize < 1:
             raise ValueError("chunksize must be >= 1.")
         end_time = None if timeout is None else timeout + monotonic()
-        run: MapRun = MapRun(fn, list(zip(*iterables)), chunksize)
-        runners = min(run.chunks, self._max_workers)
-        st = self._state
-        st.admit(runners)
-        st.maps.add(run)
-        for i in range(runners):
-            key = _core.next_key()
-            _core.registry[key] = (run, st)
-            status = self._rt._spawn_raw(_C_RUN_MAP, key)
-            if status != _lib.OK:
-                if _core.registry.pop(key, None) is not None:
-                    st.done(runners - i)
-                if i == 0:
-                    raise RuntimeError(f"cannot schedule new futures: "
-                                       f"{_core.TasksError(status)}")
-                break  # the runners already spawned do all the work
+        st = self._admit()
+        run: MapRun[T] = MapRun(fn, list(zip(*iterables)), chunksize)
+        want = min(run.chunks, self._max_workers)
+        if want:
+            st.maps.add(run)
+            for _ in range(want):
+                st.q.put(run)
+            if not st.add_runners(want):
+                self._refused(run)
         return run.results_iter(end_time)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -340,18 +414,13 @@ class Executor(_cf.Executor):
         with st.lock:
             st.shutdown = True
         if cancel_futures:
-            for v in list(_core.registry.values()):
-                if type(v) is tuple and len(v) == 5 and v[4] is st:
-                    v[3].cancel()
-            for run in list(st.maps):
-                run.cancel()
+            st.cancel_pending()
         if wait:
             p = _fast.tasks_current_runtime()
             if p and p == self._rt._ptr:
                 raise RuntimeError("Executor.shutdown(wait=True) called from one of its own calls")
             st.wait_idle()
             self._rt.close()
-            live_states.discard(st)
+            st.released()
         elif not self._rt.closed:
             st.close_when_idle()
-

@@ -46,7 +46,7 @@ def test_map_timeout_chunksize():
                 [x * x for x in range(53)]
         before = ex.runtime.metrics()["spawned"]
         assert list(ex.map(abs, range(-40, 0), chunksize=10)) == list(range(40, 0, -1))
-        assert ex.runtime.metrics()["spawned"] - before == 2  # 40 calls in max_workers runners
+        assert ex.runtime.metrics()["spawned"] - before <= 2  # 40 calls in <= max_workers runners
         with pytest.raises(ValueError):
             ex.map(abs, [1], chunksize=0)
         t = time.monotonic()

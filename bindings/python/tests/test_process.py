@@ -245,7 +245,8 @@ def test_pip_install_builds_with_cargo():
 
 def test_fork_child_gets_fresh_default_runtime():
     code = """
-        import os, sys, libtasks
+        import faulthandler, os, sys, libtasks
+        faulthandler.enable()  # a crash in the child shows its stack in stderr
         rt = libtasks.Runtime(workers=1)
         assert libtasks.spawn(lambda: 1).join() == 1
         pid = os.fork()
