@@ -246,7 +246,7 @@ def _thread_stop(_data: Optional[int]) -> None:
         if active is not None and lock is not None:
             with lock:
                 t = active.get(ident)
-                if isinstance(t, threading._DummyThread):  # type: ignore[attr-defined]
+                if isinstance(t, threading._DummyThread):
                     del active[ident]
         st = gil_states.pop(ident, None)
         if st is not None:

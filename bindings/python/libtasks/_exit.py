@@ -125,7 +125,7 @@ def _after_fork_in_child() -> None:
 
 
 def install() -> None:
-    sys.exit = _recording_exit
+    sys.exit = _recording_exit  # type: ignore[assignment]
     # threading's own exit hooks run before atexit's, while other threads still run: the hook
     # ThreadPoolExecutor uses. (Older Pythons without it: atexit, which runs ours LIFO, so
     # still before _runtimes_at_exit registered below.)

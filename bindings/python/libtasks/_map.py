@@ -70,6 +70,7 @@ class MapRun(Generic[T]):
             if c >= self.chunks:
                 return
             for i in range(c * grab, min(c * grab + grab, n)):
+                r: Any
                 try:
                     r = fn(*items[i])
                 except BaseException as e:  # noqa: BLE001 - raised at its element

@@ -141,7 +141,7 @@ class Runtime:
             if not self._ptr:
                 raise TasksError(_lib.ERR_SHUTDOWN, "runtime closed")
             _fast.tasks_runtime_metrics(self._ptr, byref(m))
-        return {f: int(getattr(m, f)) for f, _ in _lib.Metrics._fields_}
+        return {f[0]: int(getattr(m, f[0])) for f in _lib.Metrics._fields_}
 
     @property
     def closed(self) -> bool:

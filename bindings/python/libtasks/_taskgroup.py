@@ -97,7 +97,7 @@ class TaskGroup:
         self._js.abort_all()
 
     def __exit__(self, et: Optional[Type[BaseException]], ev: Optional[BaseException],
-                 tb: Optional[TracebackType]) -> bool:
+                 tb: Optional[TracebackType]) -> None:
         js = self._js
         assert js is not None
         errors: List[BaseException] = []
@@ -118,7 +118,7 @@ class TaskGroup:
         finally:
             js.close()
         if not errors:
-            return False  # the block's own exception (if any) propagates
+            return  # the block's own exception (if any) propagates
         if ev is not None:
             errors.insert(0, ev)
         if len(errors) == 1:
