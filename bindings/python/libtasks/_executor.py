@@ -5,11 +5,12 @@ from __future__ import annotations
 import concurrent.futures as _cf
 import concurrent.futures.thread as _cft
 import itertools
+import collections
 import logging
-import queue
 import threading
 import weakref
-from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, TypeVar
+from typing import (Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Set, Tuple,
+                    TypeVar)
 
 from . import _core, _lib
 from ._core import monotonic
@@ -46,10 +47,12 @@ class ExecState:
     one when fewer are (so a call blocked on a nested submit leaves the queue to the others).
     A runner that has run RUNNER_BUDGET calls hands over to a fresh task, so that other tasks
     of the runtime get their turn on its worker. A runner that finds the queue empty lingers
-    for LINGER seconds (blocked in the queue's get) before it ends: a program that submits a
-    call, waits for it and submits the next (the common one-at-a-time pattern) then pays one
-    lock hand-off per call, as with ThreadPoolExecutor, instead of a spawn and a callback from
-    C. The queue is a queue.SimpleQueue (C code: put and get take no Python-level lock).
+    for LINGER seconds (blocked on a lock of its own, listed in `sleepers`) before it ends: a
+    program that submits a call, waits for it and submits the next (the common one-at-a-time
+    pattern) then pays one lock hand-off per call, as with ThreadPoolExecutor, instead of a
+    spawn and a callback from C. (Not queue.SimpleQueue.get with a timeout: in CPython 3.11,
+    when another thread takes the item first, it retries with the time left, which can be
+    negative, and then blocks forever.)
     """
 
     RUNNER_BUDGET = 256
@@ -63,10 +66,11 @@ class ExecState:
         self.initargs = initargs
         self.inited: Set[int] = set()       # threads that ran the initializer
         # Items: (fn, args, kwargs, future) for submit, a MapRun for each runner a map wants.
-        self.q: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        # deque.append/popleft are atomic: submit and runners take no lock per call.
+        self.q: Deque[Any] = collections.deque()
         self.lock = threading.Lock()        # guards the runner counts below
         self.idle = threading.Condition(self.lock)
-        self.lingering = 0                  # active runners blocked in q.get (see run)
+        self.sleepers: List[Any] = []       # locks of lingering runners (see run)
         self.active = 0                     # runners spawned and not yet ended
         self.queued_runners = 0             # of which not started (reap: never will)
         self.waiters = 0
@@ -95,6 +99,12 @@ class ExecState:
                 return False
         return True
 
+    def wake_one(self) -> None:
+        try:
+            self.sleepers.pop().release()
+        except IndexError:  # the sleeper's linger ended meanwhile: it looks at the queue
+            pass
+
     def _spawn_runner(self) -> bool:
         return self.rt._spawn_raw(_C_RUN_QUEUE, self.key) == _lib.OK
 
@@ -112,37 +122,40 @@ class ExecState:
                 self._notify_idle()
             return
         q = self.q
-        get_nowait, get, empty = q.get_nowait, q.get, q.empty
+        popleft = q.popleft
         linger = self.LINGER
         budget = self.RUNNER_BUDGET
+        sleepers = self.sleepers
+        wake = threading.Lock()
+        wake.acquire()  # held while not lingering: release() by a submit is the wake-up
         while True:
             try:
-                item = get_nowait()
-            except queue.Empty:
-                if self.shutdown:
-                    item = None
-                else:
-                    with self.lock:
-                        self.lingering += 1
-                    try:
-                        item = get(True, linger)
-                    except queue.Empty:
-                        item = None
-                    with self.lock:
-                        self.lingering -= 1
-                if item is None:
-                    with self.lock:
-                        self.active -= 1
-                        self._notify_idle()
-                    # Look again after leaving: a submit that saw us active or lingering (and
-                    # so started no runner) put its call before we look here.
-                    if empty():
-                        return
-                    with self.lock:
-                        if self.active >= self.max_workers:
-                            return
-                        self.active += 1
+                item = popleft()
+            except IndexError:
+                # Linger (list append/pop/remove are atomic: no lock). A submit appends its
+                # call, then pops a sleeper and releases it. A call appended between our look
+                # at q and our append to sleepers wakes nobody: we find it when the linger ends.
+                if not q and not self.shutdown:
+                    sleepers.append(wake)
+                    if not wake.acquire(True, linger):
+                        try:
+                            sleepers.remove(wake)
+                        except ValueError:  # a submit popped us: its release() is coming
+                            wake.acquire()
+                if q:
                     continue
+                with self.lock:
+                    self.active -= 1
+                    self._notify_idle()
+                # Look again after leaving: a submit that saw us active (and so started no
+                # runner) appended before we look here.
+                if not q:
+                    return
+                with self.lock:
+                    if self.active >= self.max_workers:
+                        return
+                    self.active += 1
+                continue
             if type(item) is tuple:
                 fn, args, kwargs, fut = item
                 del item
@@ -165,7 +178,7 @@ class ExecState:
             budget -= 1
             if budget == 0:
                 budget = self.RUNNER_BUDGET
-                if not empty():
+                if q:
                     with self.lock:
                         self.queued_runners += 1
                     if self._spawn_runner():
@@ -179,7 +192,7 @@ class ExecState:
         with self.lock:
             self.waiters += 1
             try:
-                while self.active or not self.q.empty():
+                while self.active or self.q:
                     # Slices: signal handlers (Ctrl-C) run in between on the main thread, and
                     # a submit racing with the last runner's exit is seen.
                     left = _core._SLICE if deadline is None else deadline - monotonic()
@@ -194,8 +207,8 @@ class ExecState:
     def _take_queue(self) -> Iterator[Any]:
         while True:
             try:
-                yield self.q.get_nowait()
-            except queue.Empty:
+                yield self.q.popleft()
+            except IndexError:
                 return
 
     def cancel_pending(self) -> None:
@@ -381,9 +394,10 @@ class Executor(_cf.Executor):
         st = self._admit()
         fut: _cf.Future[T] = _cf.Future()
         item = (fn, args, kwargs, fut)
-        st.q.put(item)
-        # A lingering runner takes it (the put wakes it); else start one if there is room.
-        if not st.lingering and st.active < st.max_workers and not st.add_runners(1):
+        st.q.append(item)
+        if st.sleepers:  # a lingering runner takes it
+            st.wake_one()
+        elif st.active < st.max_workers and not st.add_runners(1):
             self._refused(item)
         return fut
 
@@ -400,8 +414,7 @@ class Executor(_cf.Executor):
         want = min(run.chunks, self._max_workers)
         if want:
             st.maps.add(run)
-            for _ in range(want):
-                st.q.put(run)
+            st.q.extend([run] * want)
             if not st.add_runners(want):
                 self._refused(run)
         return run.results_iter(end_time)

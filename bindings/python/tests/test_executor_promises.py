@@ -52,11 +52,12 @@ def test_gc_lets_submitted_calls_finish_first():
 # -- P3: interpreter exit waits for pending calls ----------------------------------------------
 def test_exit_runs_pending_calls_to_completion():
     code = """
-        import time, libtasks
+        import sys, time, libtasks
         ex = libtasks.Executor(2)
         def work(i):
             time.sleep(0.2)
-            print("done", i, flush=True)
+            sys.stdout.write(f"done {i}\\n")  # one write: lines from two threads do not mix
+            sys.stdout.flush()
         for i in range(6):          # three rounds on two workers: most are queued at exit
             ex.submit(work, i)
         dropped = libtasks.Executor(1)
