@@ -57,6 +57,7 @@ class ExecState:
 
     RUNNER_BUDGET = 256
     LINGER = 0.001
+    START_WAIT = 0.01
 
     def __init__(self, rt: Runtime, max_workers: int, initializer: Optional[Callable[..., Any]],
                  initargs: Tuple[Any, ...]) -> None:
@@ -71,6 +72,7 @@ class ExecState:
         self.lock = threading.Lock()        # guards the runner counts below
         self.idle = threading.Condition(self.lock)
         self.sleepers: List[Any] = []       # locks of lingering runners (see run)
+        self.starting: List[Any] = []       # locks of submitters waiting for a runner to start
         self.active = 0                     # runners spawned and not yet ended
         self.queued_runners = 0             # of which not started (reap: never will)
         self.waiters = 0
@@ -84,20 +86,47 @@ class ExecState:
     # -- runners -------------------------------------------------------------------------------
     def add_runners(self, want: int) -> bool:
         """Starts up to `want` runners, keeping at most max_workers active. False if the
-        runtime refused a spawn (shut down)."""
+        runtime refused a spawn (shut down).
+
+        Off the runtime's own workers, each new runner is waited for (START_WAIT at most)
+        until it has taken its first call, as ThreadPoolExecutor.submit waits for a new thread
+        to start: a call submitted just before shutdown(cancel_futures=True) is then running,
+        not cancelled. (On a worker the wait could only delay the caller's own worker.)"""
+        handshake = _fast.tasks_current_runtime() != self.rt._ptr
         for _ in range(want):
             with self.lock:
                 if self.active >= self.max_workers:
                     return True
                 self.active += 1
                 self.queued_runners += 1
+            started = None
+            if handshake:
+                started = threading.Lock()
+                started.acquire()
+                self.starting.append(started)
             if not self._spawn_runner():
                 with self.lock:
                     self.active -= 1
                     self.queued_runners -= 1
                     self._notify_idle()
+                self._forget_start(started)
                 return False
+            if started is not None and not started.acquire(True, self.START_WAIT):
+                self._forget_start(started)
         return True
+
+    def _forget_start(self, started: Any) -> None:
+        try:
+            self.starting.remove(started)
+        except ValueError:  # None, or a runner took it (and releases it, to nobody)
+            pass
+
+    def _greet(self) -> None:
+        """A runner has taken its first call (or found none): one waiting submitter goes on."""
+        try:
+            self.starting.pop().release()
+        except IndexError:
+            pass
 
     def wake_one(self) -> None:
         try:
@@ -120,6 +149,7 @@ class ExecState:
             with self.lock:
                 self.active -= 1
                 self._notify_idle()
+            self._greet()
             return
         q = self.q
         popleft = q.popleft
@@ -128,10 +158,14 @@ class ExecState:
         sleepers = self.sleepers
         wake = threading.Lock()
         wake.acquire()  # held while not lingering: release() by a submit is the wake-up
+        greet = True
         while True:
             try:
                 item = popleft()
             except IndexError:
+                if greet:
+                    greet = False
+                    self._greet()
                 # Linger (list append/pop/remove are atomic: no lock). A submit appends its
                 # call, then pops a sleeper and releases it. A call appended between our look
                 # at q and our append to sleepers wakes nobody: we find it when the linger ends.
@@ -159,7 +193,11 @@ class ExecState:
             if type(item) is tuple:
                 fn, args, kwargs, fut = item
                 del item
-                if fut.set_running_or_notify_cancel():
+                running = fut.set_running_or_notify_cancel()
+                if greet:
+                    greet = False
+                    self._greet()
+                if running:
                     try:
                         r = fn(*args, **kwargs) if kwargs else fn(*args)
                     except BaseException as e:  # noqa: BLE001 - the future's exception
@@ -173,6 +211,9 @@ class ExecState:
                         del r
                 del fut
             else:
+                if greet:
+                    greet = False
+                    self._greet()
                 item.drain()
                 del item
             budget -= 1

@@ -125,7 +125,11 @@ class MapRun(Generic[T]):
                     raise exc.with_traceback(tb)
                 if r is _CANCELLED:
                     raise _cf.CancelledError()
-                yield r
+                # Yielded from a box, not from `r`: a suspended generator keeps its locals, and
+                # the caller may want the result freed as soon as it drops it.
+                box = [r]
+                del r
+                yield box.pop()
         finally:
             self.cancel()
             self.fn = None
