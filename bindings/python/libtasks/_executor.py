@@ -56,7 +56,7 @@ class ExecState:
     """
 
     RUNNER_BUDGET = 256
-    LINGER = 0.001
+    LINGER = 0.005
     START_WAIT = 0.01
 
     def __init__(self, rt: Runtime, max_workers: int, initializer: Optional[Callable[..., Any]],
@@ -128,6 +128,11 @@ class ExecState:
         except IndexError:
             pass
 
+    def wake_all(self) -> None:
+        """Shutdown: lingering runners look at the queue now, find it empty and end."""
+        while self.sleepers:
+            self.wake_one()
+
     def wake_one(self) -> None:
         try:
             self.sleepers.pop().release()
@@ -167,11 +172,11 @@ class ExecState:
                     greet = False
                     self._greet()
                 # Linger (list append/pop/remove are atomic: no lock). A submit appends its
-                # call, then pops a sleeper and releases it. A call appended between our look
-                # at q and our append to sleepers wakes nobody: we find it when the linger ends.
-                if not q and not self.shutdown:
+                # call, then pops a sleeper and releases it; we list ourselves, then look at q:
+                # either it sees us or we see its call (no wake-up is lost).
+                if not self.shutdown:
                     sleepers.append(wake)
-                    if not wake.acquire(True, linger):
+                    if q or not wake.acquire(True, linger):
                         try:
                             sleepers.remove(wake)
                         except ValueError:  # a submit popped us: its release() is coming
@@ -467,6 +472,7 @@ class Executor(_cf.Executor):
         st = self._state
         with st.lock:
             st.shutdown = True
+        st.wake_all()
         if cancel_futures:
             st.cancel_pending()
         if wait:
