@@ -138,9 +138,11 @@ class JoinSet:
             except Empty:
                 return
             except TimeoutError:
-                await ev.wait()
-                # A task's end is reported (drop_arg) just before the set can return it:
-                # after a wake, poll briefly until join_next sees it.
+                # A task's end is reported (drop_arg, which wakes us) just before the set can
+                # return it: a task that has ended without being returned yet, before or after
+                # we started to listen, is polled for briefly instead of waited for.
+                if not self._any_ended():
+                    await ev.wait()
                 delay = 0.0002
                 while True:
                     try:
@@ -149,11 +151,17 @@ class JoinSet:
                     except TimeoutError:
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, 0.01)
+                    except Empty:  # pragma: no cover - closed meanwhile
+                        return
             finally:
                 with self._listen_lock:
                     if wake in self._listeners:
                         self._listeners.remove(wake)
             yield t
+
+    def _any_ended(self) -> bool:
+        with self._lock:
+            return any(slot.finished for slot, _ in self._slots.values())
 
     def abort_all(self) -> None:
         """Aborts every task in the set; they stay in it, and join_next returns them
