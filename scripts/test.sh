@@ -4,6 +4,8 @@
 #   clippy    cargo clippy --all-targets -- -D warnings
 #   cargo     cargo test
 #   loom      loom models, small bound (scripts/loom.sh, LOOM_MAX_PREEMPTIONS=2)
+#   pyenv     build/pyvenv: a venv with pytest and mypy from PyPI for the Python tests
+#             (scripts/python-env.sh; nothing is installed outside build/)
 #   cmake     configure + build build/ (Release): the library, C tests, demo, bindings
 #   ctest     C tests, header checks, exported symbols, install test, demo, C++ and Python tests
 #   header    include/tasks.h matches what build.rs generates (scripts/check-header.sh)
@@ -52,7 +54,14 @@ stage fmt cargo fmt --all -- --check
 stage clippy cargo clippy --all-targets -- -D warnings
 stage cargo cargo test
 stage loom scripts/loom.sh
-stage cmake cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+python_env() {
+  local py
+  py=$(scripts/python-env.sh "$build/pyvenv" | tail -n1)
+  cmake_python=(-DLIBTASKS_PYTHON="$py")
+}
+cmake_python=()
+stage pyenv python_env
+stage cmake cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "${cmake_python[@]}"
 stage build cmake --build "$build" -j "$jobs"
 # (cd + ctest rather than `ctest --test-dir`, which needs CMake >= 3.20)
 run_ctest() { (cd "$build" && ctest --output-on-failure -j2); }

@@ -4,6 +4,7 @@ Run: PYTHONPATH=bindings/python python3 examples/python/example.py   (or pip ins
 """
 import asyncio
 import concurrent.futures as cf
+import threading
 import time
 
 import libtasks
@@ -44,10 +45,22 @@ def main() -> None:
         async def gather():
             return await asyncio.gather(*(rt.spawn(fib, n) for n in range(15)))
         print("awaited:", asyncio.run(gather()))
+
+        async def as_they_finish():  # a JoinSet in an asyncio loop
+            js = libtasks.JoinSet(rt)
+            for n in (20, 2, 10):
+                js.spawn(fib, n)
+            return [t.result() async for t in js]
+        print("async for:", asyncio.run(as_they_finish()))
+
+        with libtasks.TaskGroup(rt) as g:  # waits for all; the first failure cancels the rest
+            parts = [g.spawn(fib, n) for n in range(10, 14)]
+        print("task group:", [p.result() for p in parts])
         print("metrics:", rt.metrics())
 
-    with libtasks.Executor(max_workers=4) as ex:
+    with libtasks.Executor(max_workers=4, thread_name_prefix="fib") as ex:
         print("executor map:", list(ex.map(fib, range(10))))
+        print("worker thread:", ex.submit(lambda: threading.current_thread().name).result())
         futs = [ex.submit(fib, n) for n in (18, 3, 12)]
         print("as_completed:", [f.result() for f in cf.as_completed(futs)])
 

@@ -27,7 +27,7 @@ import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char_p, c_int32, c_size_t,
                     c_uint64, c_void_p)
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Any, Iterator, List, Tuple
 
 FOREVER = (1 << 64) - 1
 
@@ -93,8 +93,8 @@ def candidates() -> Iterator[Tuple[str, str]]:
     bundled = PKG_DIR / LIBNAME
     if bundled.is_file():
         yield "bundled", str(bundled)
-    for p in _source_tree_candidates():
-        yield "source tree", p
+    for c in _source_tree_candidates():
+        yield "source tree", c
     yield "system", "libtasks.so.0"
     yield "system", LIBNAME
     found = ctypes.util.find_library("tasks")
@@ -123,7 +123,7 @@ _PP = POINTER(c_void_p)
 _U64P = POINTER(c_uint64)
 
 
-def _decl(handle, name, res, *args):
+def _decl(handle: ctypes.CDLL, name: str, res: Any, *args: Any) -> None:
     try:
         f = getattr(handle, name)
     except AttributeError as e:  # an old or foreign libtasks.so

@@ -42,3 +42,29 @@ def child_env(**extra):
 def run_py(code, timeout=60, **extra_env):
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=child_env(**extra_env),
                           timeout=timeout, capture_output=True, text=True)
+
+
+# -- P1: waiting inside a task for work spawned from it ---------------------------------------
+# Tests marked needs_core_fix_p1 need the core fix "a task spawned from a worker is stealable and
+# wakes an idle worker" (issue 9, P1): on a core without it they fail (by timeout, never hang).
+# Until that core is merged into this branch they are strict xfails: an XPASS fails the suite,
+# which says it is time to turn them on. To turn them on: set CORE_FIX_P1 = True below (or
+# LIBTASKS_CORE_FIX_P1=1 in the environment to try them against a fixed core).
+CORE_FIX_P1 = os.environ.get("LIBTASKS_CORE_FIX_P1") == "1"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_core_fix_p1: needs a core where a task spawned from a worker is "
+        "stealable (issue 9, P1); a strict xfail until CORE_FIX_P1 in conftest.py is True")
+
+
+def pytest_collection_modifyitems(config, items):
+    if CORE_FIX_P1:
+        return
+    mark = pytest.mark.xfail(strict=True, raises=(TimeoutError, AssertionError),
+                             reason="core without the P1 fix: a task spawned from a worker "
+                                    "waits unstealable in that worker's LIFO slot")
+    for item in items:
+        if item.get_closest_marker("needs_core_fix_p1") is not None:
+            item.add_marker(mark)

@@ -81,19 +81,6 @@ def test_await_from_loops_in_other_threads(rt):
     assert {n: results[n] for n in range(3)} == {n: [(n, i) for i in range(100)] for n in range(3)}
 
 
-def test_wait_for_timeout_does_not_abort(rt):
-    ev = threading.Event()
-    h = rt.spawn(ev.wait, 5)
-
-    async def main():
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(h, 0.05)
-    asyncio.run(main())
-    assert not h.done()
-    ev.set()
-    assert h.join(timeout=5) is True
-
-
 def test_tasks_awaited_concurrently_overlap(rt):
     async def main():
         t = time.monotonic()

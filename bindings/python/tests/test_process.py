@@ -198,7 +198,9 @@ def _pip_install_and_use(tmp, build_env):
         target = os.path.join(tmp, "site")
         cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--target", target, PKG_DIR]
         py = sys.executable
-    r = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=600)
+    # Well inside ctest's limit (600 s): a build blocked (e.g. on a cargo lock) fails with its
+    # output instead of the whole suite being killed silently.
+    r = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     run_env = {k: v for k, v in os.environ.items()
                if k not in ("PYTHONPATH", "LIBTASKS_PATH", "CARGO_TARGET_DIR")}
@@ -245,7 +247,8 @@ def test_pip_install_builds_with_cargo():
 
 def test_fork_child_gets_fresh_default_runtime():
     code = """
-        import os, sys, libtasks
+        import faulthandler, os, sys, libtasks
+        faulthandler.enable()  # a crash in the child shows its stack in stderr
         rt = libtasks.Runtime(workers=1)
         assert libtasks.spawn(lambda: 1).join() == 1
         pid = os.fork()
