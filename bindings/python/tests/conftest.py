@@ -46,11 +46,9 @@ def run_py(code, timeout=60, **extra_env):
 
 # -- P1: waiting inside a task for work spawned from it ---------------------------------------
 # Tests marked needs_core_fix_p1 need the core fix "a task spawned from a worker is stealable and
-# wakes an idle worker" (issue 9, P1): on a core without it they fail (by timeout, never hang).
-# Until that core is merged into this branch they are strict xfails: an XPASS fails the suite,
-# which says it is time to turn them on. To turn them on: set CORE_FIX_P1 = True below (or
-# LIBTASKS_CORE_FIX_P1=1 in the environment to try them against a fixed core).
-CORE_FIX_P1 = os.environ.get("LIBTASKS_CORE_FIX_P1") == "1"
+# wakes an idle worker" (issue 9, P1), which the core now has: they run as ordinary tests (each
+# wait in them has a timeout, so a regression fails instead of hanging).
+CORE_FIX_P1 = True
 
 
 def pytest_configure(config):

@@ -60,7 +60,9 @@ pub(crate) struct Shared {
     pub(crate) blocking: blocking::BlockingPool,
     pub(crate) timers: TimerDriver,
     pub(crate) blocking_polls: AtomicU64,
-    shutting_down: AtomicBool,
+    /// Set (under its lock) by the shutdown that closes the runtime; a concurrent shutdown
+    /// waits on the lock until the closing is done (see `shutdown`).
+    closed: Mutex<bool>,
     exiting: AtomicBool,
     worker_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The process-wide default runtime refuses shutdown and free.
@@ -142,7 +144,7 @@ impl Shared {
             blocking: blocking::BlockingPool::new(),
             timers: TimerDriver::new(),
             blocking_polls: AtomicU64::new(0),
-            shutting_down: AtomicBool::new(false),
+            closed: Mutex::new(false),
             exiting: AtomicBool::new(false),
             worker_threads: Mutex::new(Vec::with_capacity(n)),
             is_default,
@@ -404,27 +406,41 @@ impl Shared {
             return true;
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        if !self.shutting_down.swap(true, Ordering::AcqRel) {
-            for task in self.owned.close_and_collect() {
+        // Closing: every door is shut under the lock, so a concurrent shutdown returns only once
+        // nothing can be spawned or block_on'd any more. Nothing here runs user code (that is
+        // what the collected handles, entries and timers are for: they are released below,
+        // outside the lock, where drop functions may call back into the library).
+        let closing = {
+            let mut closed = self.closed.lock();
+            if *closed {
+                None
+            } else {
+                *closed = true;
+                let tasks = self.owned.close_and_collect();
+                let block_ons = self.block_ons.lock().take().unwrap_or_default();
+                // Timers of other schedulers' tasks (and anything left): dropped, not fired.
+                let timers = self.timers.drain();
+                // Entries we can reach are discarded here rather than waiting for a thread.
+                let mut entries = self.blocking.drain();
+                loop {
+                    match self.injector.steal() {
+                        Steal::Success(entry) => entries.push(entry),
+                        Steal::Retry => continue,
+                        Steal::Empty => break,
+                    }
+                }
+                Some((tasks, block_ons, timers, entries))
+            }
+        };
+        if let Some((tasks, block_ons, timers, entries)) = closing {
+            for task in tasks {
                 harness::abort(task.ptr());
             }
-            let block_ons = self.block_ons.lock().take().unwrap_or_default();
             for sched in block_ons.iter().filter_map(Weak::upgrade) {
                 sched.abort_all();
             }
-            // Timers of other schedulers' tasks (and anything left): dropped, not fired.
-            drop(self.timers.drain());
-            // Entries we can reach are discarded here rather than waiting for a thread.
-            for entry in self.blocking.drain() {
-                drop(entry);
-            }
-            loop {
-                match self.injector.steal() {
-                    Steal::Success(entry) => drop(entry),
-                    Steal::Retry => continue,
-                    Steal::Empty => break,
-                }
-            }
+            drop(timers);
+            drop(entries);
             self.wake_all_workers();
         }
         self.owned.wait_empty(deadline)
