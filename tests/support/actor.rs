@@ -386,7 +386,17 @@ impl Actor {
     fn set_spawn(&mut self, p: u32, poll: bool, prog: u32) {
         let Some(i) = pick(&self.sets, p) else { return };
         let l = ledger();
+        let world = self.world;
         let (cs, inst) = &mut self.sets[i];
+        // Hold the set's runtime slot (read) across the spawn and its ledger entry, as every
+        // other spawn does: a free of that runtime (write lock) then checks its metrics either
+        // before the spawn or after the ledger knows about it, never in between (a harness race
+        // once reported as core "defect 17"). A set whose runtime is gone needs no guard: the
+        // spawn is refused.
+        let _slot = world.slots.iter().find_map(|s| {
+            let g = s.read().ok()?;
+            (g.as_ref()?.inst == *inst).then_some(g)
+        });
         let Some((serial, arg)) = l.alloc(Kind::JoinSet, *inst, prog) else {
             return;
         };
