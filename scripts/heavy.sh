@@ -9,6 +9,7 @@
 #   fuzz      cargo-fuzz of the same operation language, FUZZ_SECS (default 300) (scripts/stress-fuzz.sh)
 #   csan-thread   the C tests against a -Zsanitizer=thread libtasks (scripts/sanitize-c.sh thread)
 #   csan-address  the C tests against a -Zsanitizer=address libtasks (scripts/sanitize-c.sh address)
+#   cppsan    the C++ tests under ASan+UBSan, g++ and clang++, -O0 and -O2 (bindings/cpp/tests/sanitize.sh)
 #   scripts/heavy.sh [STAGE...]      default: all of them, in that order
 # Every stage runs even if an earlier one failed; exits non-zero if any failed. A stage that runs
 # longer than HEAVY_STAGE_TIMEOUT seconds (default 3600) is stopped and counts as failed (a hang).
@@ -38,8 +39,9 @@ run_stage() {
     fuzz) scripts/stress-fuzz.sh ;;
     csan-thread) scripts/sanitize-c.sh thread ;;
     csan-address) scripts/sanitize-c.sh address ;;
+    cppsan) bindings/cpp/tests/sanitize.sh "${BUILD_DIR:-build}" ;;
     *)
-      echo "heavy: unknown stage '$1' (loom, miri, tsan, valgrind, stress, stress-tsan, fuzz, csan-thread, csan-address)" >&2
+      echo "heavy: unknown stage '$1' (loom, miri, tsan, valgrind, stress, stress-tsan, fuzz, csan-thread, csan-address, cppsan)" >&2
       return 2
       ;;
   esac
@@ -51,7 +53,7 @@ if [[ ${1:-} == --stage ]]; then # internal: one stage, under `timeout` below
 fi
 
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(loom miri tsan valgrind stress stress-tsan fuzz csan-thread csan-address)
+[[ ${#stages[@]} -gt 0 ]] || stages=(loom miri tsan valgrind stress stress-tsan fuzz csan-thread csan-address cppsan)
 
 summary=()
 failed=0
