@@ -71,6 +71,8 @@ start_all=$SECONDS
 for src in c-tests/*.c; do
   name=$(basename "$src" .c)
   [[ $name == *_common ]] && continue
+  # It re-runs itself under valgrind, which cannot run a sanitizer-instrumented binary.
+  [[ $name == regress_no_recycle_valgrind ]] && continue
   if [[ $# -gt 0 ]]; then
     keep=0
     for pat in "$@"; do [[ $name == *"$pat"* ]] && keep=1; done
@@ -146,9 +148,11 @@ int main(void) {
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, ident, NULL, NULL, &h));
     tasks_join_handle_join(h, TASKS_FOREVER, NULL);
     tasks_join_handle_free(h);
+    /* After free the worker may still hold the task's queue entry for an instant: freeing the
+       runtime (every task released, every thread joined) makes sure the block is gone. */
+    CHECK_STATUS(TASKS_OK, tasks_runtime_free(rt));
     /* The caller's bug: a freed handle. With TASKS_NO_RECYCLE=1 its block went back to malloc. */
     printf("%d\n", (int)tasks_join_handle_is_finished(h));
-    CHECK_STATUS(TASKS_OK, tasks_runtime_free(rt));
     return 0;
 }
 C
