@@ -14,6 +14,7 @@
 
 typedef struct probe {
     tasks_join_set *set;
+    gate_t go; /* opened once the spawn into the set has returned: the set is T's from then on */
     gate_t done;
     int forever_status, timed_status, zero_status;
     uint64_t elapsed_ns;
@@ -24,6 +25,7 @@ static int32_t self_joiner(void *arg, void **out) {
     uint64_t id = 0, t0 = now_ns();
     void *got = NULL;
     (void)out;
+    gate_wait(&p->go);
     p->forever_status = (int)tasks_join_set_join_next(p->set, TASKS_FOREVER, &got, &id);
     p->timed_status = (int)tasks_join_set_join_next(p->set, 1000 * MS_NS, &got, &id);
     p->zero_status = (int)tasks_join_set_join_next(p->set, 0, &got, &id);
@@ -37,9 +39,11 @@ static void run(size_t workers) {
     probe_t p;
     uint64_t id = 0;
     memset(&p, 0, sizeof p);
+    gate_init(&p.go);
     gate_init(&p.done);
     CHECK_STATUS(TASKS_OK, tasks_join_set_new(rt, &p.set));
     CHECK_STATUS(TASKS_OK, tasks_join_set_spawn(p.set, self_joiner, &p, NULL, NULL));
+    gate_open(&p.go);
     watchdog_start(20, "a task joining its own join set");
     gate_wait(&p.done);
     watchdog_stop();
@@ -51,6 +55,7 @@ static void run(size_t workers) {
     CHECK_STATUS(TASKS_EMPTY, tasks_join_set_join_next(p.set, TASKS_FOREVER, NULL, &id));
     tasks_join_set_free(p.set);
     CHECK_STATUS(TASKS_OK, tasks_runtime_free(rt));
+    gate_destroy(&p.go);
     gate_destroy(&p.done);
 }
 

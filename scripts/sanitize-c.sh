@@ -73,6 +73,15 @@ for src in c-tests/*.c; do
   [[ $name == *_common ]] && continue
   # It re-runs itself under valgrind, which cannot run a sanitizer-instrumented binary.
   [[ $name == regress_no_recycle_valgrind ]] && continue
+  if [[ $mode == thread ]]; then
+    case $name in
+      # ThreadSanitizer refuses to start threads in the child of a multi-threaded fork.
+      regress_fork_child_runtimes) echo "csan-$mode: $name skipped (TSan: no threads after fork)"; continue ;;
+      # ThreadSanitizer starts a background thread of its own after the test's baseline thread
+      # count, so "every runtime thread has exited" can never read back the baseline.
+      many_runtimes) echo "csan-$mode: $name skipped (TSan's own thread skews the thread count)"; continue ;;
+    esac
+  fi
   if [[ $# -gt 0 ]]; then
     keep=0
     for pat in "$@"; do [[ $name == *"$pat"* ]] && keep=1; done
