@@ -25,6 +25,7 @@ pub mod builder;
 pub mod context;
 pub mod current;
 pub mod executor;
+mod fork;
 pub mod join_handle;
 pub mod join_set;
 pub mod local_key;

@@ -148,7 +148,7 @@ impl Shared {
             exiting: AtomicBool::new(false),
             worker_threads: Mutex::new(Vec::with_capacity(n)),
             is_default,
-            fork_generation: fork::generation_at_build(),
+            fork_generation: fork::current(),
             block_ons: Mutex::new(Some(Vec::new())),
             config,
         });
