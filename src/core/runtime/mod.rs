@@ -307,12 +307,10 @@ impl Shared {
         );
         // The key goes in the task before anyone else can see it (an abort reads it).
         let key = TimerKey::new(deadline);
-        // SAFETY: nobody else has seen the task yet.
-        unsafe { h.as_ref() }.state.set_delayed();
-        unsafe { h.as_ref() }
-            .ext()
-            .timer
-            .with_mut(|t| unsafe { *t = Some(key) });
+        // SAFETY: a fresh allocation that nobody else has seen yet.
+        let header = unsafe { h.as_ref() };
+        header.state.set_delayed();
+        header.ext().timer.with_mut(|t| unsafe { *t = Some(key) });
         if !self.owned.insert(h) {
             // SAFETY: never linked or queued; nobody else has seen it.
             let body = unsafe { Header::unallocate::<B>(h) };
