@@ -439,6 +439,14 @@ tasks_status tasks_executor_spawn_poll(tasks_executor *ex,
 size_t tasks_executor_run(tasks_executor *ex, size_t max_polls);
 
 /*
+ tasks_executor_run with a status: on the owning thread, polls up to `max_polls` ready tasks,
+ writes how many it polled to `*polled` (may be NULL) and returns TASKS_OK. Returns
+ TASKS_ERR_WRONG_THREAD (nothing polled, `*polled` untouched) from any other thread, and
+ TASKS_ERR_NULL when `ex` is NULL.
+ */
+tasks_status tasks_executor_try_run(tasks_executor *ex, size_t max_polls, size_t *polled);
+
+/*
  `notify(data)` is called (from any thread, possibly while tasks_executor_run runs) whenever
  a task becomes ready while none was, so the owning thread's loop can wake up (write to an
  eventfd, post a message), then call tasks_executor_run. `notify` NULL removes the hook.

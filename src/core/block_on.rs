@@ -9,13 +9,12 @@
 
 use std::sync::Arc;
 
-use crate::core::local::LocalScheduler;
+use crate::core::local_scheduler::LocalScheduler;
 use crate::core::park;
-use crate::core::runtime::{Shared, context};
-use crate::core::task::state::Outcome;
-use crate::core::task::{Body, join};
+use crate::core::runtime::{Runtime, this_thread};
+use crate::core::task::{Body, Joining, TaskResult};
 
-/// Why block_on refused.
+/// Why block_on refused (the body comes back untouched with it).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum BlockOnError {
     /// Called from a worker of the same runtime.
@@ -24,19 +23,25 @@ pub(crate) enum BlockOnError {
     Shutdown,
 }
 
-/// Runs `body` to completion on this thread. Returns its outcome and output.
+/// Runs `body` to completion on this thread. Returns its result; the output is handed over
+/// (with `keep_output`) or dropped with the body's drop_output.
 pub(crate) fn block_on<B: Body>(
-    rt: &Arc<Shared>,
+    rt: &Arc<Runtime>,
     body: B,
-) -> Result<(Outcome, *mut ()), (BlockOnError, B)> {
-    match context::current_worker() {
+    keep_output: bool,
+) -> Result<TaskResult, (BlockOnError, B)> {
+    match this_thread::current_worker() {
         Some(w) if Arc::ptr_eq(&w.shared, rt) => Err((BlockOnError::WouldDeadlock, body)),
-        Some(w) => w.block_in_place(|| drive(rt, body)),
-        None => drive(rt, body),
+        Some(w) => w.block_in_place(|| drive(rt, body, keep_output)),
+        None => drive(rt, body, keep_output),
     }
 }
 
-fn drive<B: Body>(rt: &Arc<Shared>, body: B) -> Result<(Outcome, *mut ()), (BlockOnError, B)> {
+fn drive<B: Body>(
+    rt: &Arc<Runtime>,
+    body: B,
+    keep_output: bool,
+) -> Result<TaskResult, (BlockOnError, B)> {
     let parker = park::current();
     let unparker = Arc::clone(&parker);
     let sched = LocalScheduler::new(
@@ -47,28 +52,26 @@ fn drive<B: Body>(rt: &Arc<Shared>, body: B) -> Result<(Outcome, *mut ()), (Bloc
     if rt.is_forked() || !rt.register_block_on(&sched) {
         return Err((BlockOnError::Shutdown, body));
     }
-    let _rt = context::enter_runtime(rt);
+    let _rt = this_thread::enter_runtime(rt);
     // A shutdown of `rt` that began after the registration has closed the scheduler: the
     // spawn is refused and the body comes back untouched (nothing was taken).
-    let handle = match sched.spawn(body, true) {
+    let handle = match sched.spawn(body, Joining::Handle) {
         Ok(h) => h.expect("asked for a handle"),
         Err((_, body)) => {
             rt.unregister_block_on(&sched);
             return Err((BlockOnError::Shutdown, body));
         }
     };
-    loop {
+    let result = loop {
         sched.run(usize::MAX).expect("owner thread");
-        if join::outcome(handle.header()).is_some() {
-            break;
+        if let Some(result) = handle.take_result(keep_output) {
+            break result;
         }
         parker.park(None);
-    }
-    let outcome = join::outcome(handle.header()).expect("complete");
-    let output = handle.header().take_output();
-    join::drop_handle(handle.into_raw());
+    };
+    drop(handle);
     // Releases the task (a last racing entry may still arrive) before the scheduler goes.
     sched.close(&parker).expect("owner thread");
     rt.unregister_block_on(&sched);
-    Ok((outcome, output))
+    Ok(result)
 }

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::core::local::{LocalError, LocalScheduler, ReadyHook};
+use crate::core::local_scheduler::{LocalScheduler, LocalSchedulerError, ReadyHook};
 use crate::core::park::Parker;
 use crate::core::runtime::default_runtime;
-use crate::core::task::{Body, TaskRef};
+use crate::core::task::{Body, JoinHandle, Joining};
 
 pub(crate) struct Executor {
     sched: Arc<LocalScheduler>,
@@ -27,12 +27,12 @@ impl Executor {
     pub(crate) fn spawn<B: Body>(
         &self,
         body: B,
-        want_handle: bool,
-    ) -> Result<Option<TaskRef>, (LocalError, B)> {
-        self.sched.spawn(body, want_handle)
+        joining: Joining,
+    ) -> Result<Option<JoinHandle>, (LocalSchedulerError, B)> {
+        self.sched.spawn(body, joining)
     }
 
-    pub(crate) fn run(&self, max: usize) -> Result<usize, LocalError> {
+    pub(crate) fn run(&self, max: usize) -> Result<usize, LocalSchedulerError> {
         self.sched.run(max)
     }
 
@@ -47,9 +47,9 @@ impl Executor {
     /// On the owning thread: cancels what is left and waits until every task is released;
     /// the executor may then be dropped. Refused, with nothing changed, from another thread
     /// (`WrongThread`) or from inside its own `run` (`WouldDeadlock`: one of its tasks).
-    pub(crate) fn close(&self) -> Result<(), LocalError> {
+    pub(crate) fn close(&self) -> Result<(), LocalSchedulerError> {
         if !self.sched.is_owner() {
-            return Err(LocalError::WrongThread);
+            return Err(LocalSchedulerError::WrongThread);
         }
         let closing = Arc::clone(&self.closing);
         let hook = self.sched.take_ready_hook();

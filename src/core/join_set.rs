@@ -13,10 +13,10 @@ use std::task::{Wake, Waker};
 use std::time::Instant;
 
 use crate::core::park::Parker;
-use crate::core::runtime::{Shared, SpawnError, wait_until};
+use crate::core::runtime::wait::{WaitFor, wait_until};
+use crate::core::runtime::{Runtime, SpawnError, Start};
 use crate::core::sync::Mutex;
-use crate::core::task::state::Outcome;
-use crate::core::task::{Body, TaskRef, harness, join};
+use crate::core::task::{Body, JoinHandle, Joining, TaskResult};
 
 #[derive(Default)]
 struct Ready {
@@ -50,6 +50,24 @@ impl Wake for SlotWaker {
     }
 }
 
+/// `join_next`'s wait: something in `done`.
+impl WaitFor for SetShared {
+    fn done(&self) -> bool {
+        !self.ready.lock().done.is_empty()
+    }
+    fn arm(&self, parker: &Arc<Parker>) -> bool {
+        let mut r = self.ready.lock();
+        if !r.done.is_empty() {
+            return false;
+        }
+        r.waiter = Some(Waker::from(Arc::new(ParkerWaker(Arc::clone(parker)))));
+        true
+    }
+    fn disarm(&self, _: &Arc<Parker>) {
+        self.ready.lock().waiter = None;
+    }
+}
+
 struct ParkerWaker(Arc<Parker>);
 
 impl Wake for ParkerWaker {
@@ -58,12 +76,11 @@ impl Wake for ParkerWaker {
     }
 }
 
-/// A finished task taken out of the set.
+/// A finished task taken out of the set, with its result (output handed over or dropped as
+/// `join_next` was asked).
 pub(crate) struct Joined {
-    pub(crate) outcome: Outcome,
     pub(crate) id: u64,
-    /// The join handle's reference; the caller takes the output, then drops it as a handle.
-    pub(crate) handle: TaskRef,
+    pub(crate) result: TaskResult,
 }
 
 /// What `join_next` found.
@@ -77,15 +94,15 @@ pub(crate) enum Next {
 }
 
 pub(crate) struct JoinSet {
-    runtime: Arc<Shared>,
+    runtime: Arc<Runtime>,
     shared: Arc<SetShared>,
-    slots: Vec<Option<TaskRef>>,
+    slots: Vec<Option<JoinHandle>>,
     free: Vec<usize>,
     len: usize,
 }
 
 impl JoinSet {
-    pub(crate) fn new(runtime: Arc<Shared>) -> JoinSet {
+    pub(crate) fn new(runtime: Arc<Runtime>) -> JoinSet {
         JoinSet {
             runtime,
             shared: Arc::default(),
@@ -104,7 +121,7 @@ impl JoinSet {
     pub(crate) fn spawn<B: Body>(&mut self, body: B) -> Result<u64, (SpawnError, B)> {
         let handle = self
             .runtime
-            .spawn(body, false, true)?
+            .spawn(body, Start::Now, Joining::Handle)?
             .expect("asked for a handle");
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
@@ -114,37 +131,37 @@ impl JoinSet {
             set: Arc::clone(&self.shared),
             slot,
         }));
-        if join::poll(handle.header(), &waker).is_some() {
+        if handle.poll_join(&waker).is_some() {
             // Finished before we could register: queue it ourselves.
             waker.wake();
         }
-        let id = handle.header().id;
+        let id = handle.id();
         self.slots[slot] = Some(handle);
         self.len += 1;
         Ok(id)
     }
 
-    fn take(&mut self, slot: usize) -> Joined {
+    fn take(&mut self, slot: usize, keep_output: bool) -> Joined {
         let handle = self.slots[slot].take().expect("a done slot holds its task");
         self.free.push(slot);
         self.len -= 1;
-        let outcome = join::outcome(handle.header()).expect("done means complete");
         Joined {
-            outcome,
-            id: handle.header().id,
-            handle,
+            id: handle.id(),
+            result: handle
+                .take_result(keep_output)
+                .expect("done means complete"),
         }
     }
 
-    fn pop_done(&mut self) -> Option<Joined> {
+    fn pop_done(&mut self, keep_output: bool) -> Option<Joined> {
         let slot = self.shared.ready.lock().done.pop_front()?;
-        Some(self.take(slot))
+        Some(self.take(slot, keep_output))
     }
 
     /// The next task to finish, waiting up to `deadline` (None: forever; a past deadline: do not
     /// wait). On a worker thread it runs other tasks while it waits.
-    pub(crate) fn join_next(&mut self, deadline: Option<Instant>) -> Next {
-        if let Some(j) = self.pop_done() {
+    pub(crate) fn join_next(&mut self, deadline: Option<Instant>, keep_output: bool) -> Next {
+        if let Some(j) = self.pop_done(keep_output) {
             return Next::Joined(j);
         }
         if self.len == 0 {
@@ -156,19 +173,8 @@ impl JoinSet {
         {
             return Next::WouldDeadlock;
         }
-        let shared = &self.shared;
-        let arm = |p: &Arc<Parker>| {
-            let mut r = shared.ready.lock();
-            if !r.done.is_empty() {
-                return false;
-            }
-            r.waiter = Some(Waker::from(Arc::new(ParkerWaker(Arc::clone(p)))));
-            true
-        };
-        let disarm = |_: &Arc<Parker>| shared.ready.lock().waiter = None;
-        let has_done = || !shared.ready.lock().done.is_empty();
-        wait_until(&has_done, &arm, &disarm, deadline);
-        match self.pop_done() {
+        wait_until(&*self.shared, deadline);
+        match self.pop_done(keep_output) {
             Some(j) => Next::Joined(j),
             None => Next::NotYet,
         }
@@ -177,18 +183,15 @@ impl JoinSet {
     /// Whether the set's one remaining task is the task calling (nothing else can finish, and
     /// it cannot finish while it waits).
     fn only_task_is_current(&self) -> bool {
-        let Some(current) = crate::core::context::current_task() else {
-            return false;
-        };
         self.slots
             .iter()
             .flatten()
-            .all(|h| h.ptr() == current && join::outcome(h.header()).is_none())
+            .all(|h| h.is_current() && !h.is_finished())
     }
 
     /// Poll-style `join_next`: registers `waker` (replacing an earlier one) when nothing has
     /// finished yet.
-    pub(crate) fn poll_join_next(&mut self, waker: &Waker) -> Next {
+    pub(crate) fn poll_join_next(&mut self, waker: &Waker, keep_output: bool) -> Next {
         if self.len == 0 {
             return Next::Empty;
         }
@@ -202,13 +205,13 @@ impl JoinSet {
                 }
             }
         };
-        Next::Joined(self.take(slot))
+        Next::Joined(self.take(slot, keep_output))
     }
 
     /// Aborts every task still in the set (they stay in it, to be joined as cancelled).
     pub(crate) fn abort_all(&self) {
         for handle in self.slots.iter().flatten() {
-            harness::abort(handle.ptr());
+            handle.abort();
         }
     }
 }
@@ -218,9 +221,7 @@ impl Drop for JoinSet {
     /// drop_output (now for finished tasks, by the completer for running ones).
     fn drop(&mut self) {
         self.abort_all();
-        for handle in self.slots.drain(..).flatten() {
-            join::drop_handle(handle.into_raw());
-        }
+        self.slots.clear();
         self.shared.ready.lock().waiter = None;
     }
 }

@@ -4,14 +4,13 @@
 
 #[cfg(not(loom))]
 pub(crate) mod block_on;
-pub(crate) mod context;
 #[cfg(not(loom))]
 pub(crate) mod executor;
 pub(crate) mod id;
 pub(crate) mod idle;
 #[cfg(not(loom))]
 pub(crate) mod join_set;
-pub(crate) mod local;
+pub(crate) mod local_scheduler;
 pub(crate) mod park;
 #[cfg(not(loom))]
 pub(crate) mod runtime;

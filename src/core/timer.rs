@@ -211,7 +211,7 @@ pub(crate) fn fire(targets: Vec<TimerTarget>, mut start: impl FnMut(Notified)) {
         match t {
             TimerTarget::Wake(w) => w.wake(),
             TimerTarget::Start(n) => {
-                n.header().state.clear_delayed();
+                n.start_delayed();
                 start(n)
             }
         }

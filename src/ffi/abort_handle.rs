@@ -1,54 +1,43 @@
 //! `tasks_abort_handle`: a cloneable handle that can only abort and observe a task.
 
-use std::ptr::NonNull;
-
-use super::{boundary, null_check};
-use crate::core::task::state::{CANCEL_REQUESTED, COMPLETE};
-use crate::core::task::{Header, TaskRef, harness};
+use super::boundary;
+use super::cast::{self, Castable, OwnedTask};
+use crate::core::task::{TaskRef, current_task_is_cancelled};
 
 /// A handle that aborts a task and asks whether it ended; independent of the join handle.
 pub struct tasks_abort_handle {
     _private: [u8; 0],
 }
 
-fn task_ptr(a: *const tasks_abort_handle) -> NonNull<Header> {
-    // SAFETY (of callers): non-NULL, checked; provenance of the whole block (see join_handle).
-    unsafe { NonNull::new_unchecked(a.cast::<Header>().cast_mut()) }
-}
-
-unsafe fn header<'a>(a: *const tasks_abort_handle) -> &'a Header {
-    // SAFETY: a live abort handle owns a reference to the task header it points at.
-    unsafe { &*a.cast::<Header>() }
+// SAFETY: abort handles are handed out with `give_task` only.
+unsafe impl Castable for tasks_abort_handle {
+    type Rust = TaskRef;
+    type Ownership = OwnedTask;
 }
 
 /// Requests cancellation, as tasks_join_handle_abort. NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_abort(a: *const tasks_abort_handle) {
     boundary(|| {
-        null_check!(a);
-        // SAFETY: a live handle.
-        harness::abort(task_ptr(a));
+        // SAFETY: NULL or a live handle.
+        if let Some(a) = unsafe { cast::try_borrow_task(a) } {
+            a.abort();
+        }
     })
 }
 
 /// True once the task has fully ended. False for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_is_finished(a: *const tasks_abort_handle) -> bool {
-    boundary(|| {
-        null_check!(false; a);
-        // SAFETY: a live handle.
-        unsafe { header(a) }.state.load().has(COMPLETE)
-    })
+    // SAFETY: NULL or a live handle.
+    boundary(|| unsafe { cast::try_borrow_task(a) }.is_some_and(|a| a.is_finished()))
 }
 
 /// The task's id. 0 for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_id(a: *const tasks_abort_handle) -> u64 {
-    boundary(|| {
-        null_check!(0; a);
-        // SAFETY: a live handle.
-        unsafe { header(a) }.id
-    })
+    // SAFETY: NULL or a live handle.
+    boundary(|| unsafe { cast::try_borrow_task(a) }.map_or(0, |a| a.id()))
 }
 
 /// Another abort handle for the same task; free each one with tasks_abort_handle_free. NULL
@@ -58,29 +47,23 @@ pub unsafe extern "C" fn tasks_abort_handle_clone(
     a: *const tasks_abort_handle,
 ) -> *mut tasks_abort_handle {
     boundary(|| {
-        null_check!(std::ptr::null_mut(); a);
-        // SAFETY: a live handle.
-        TaskRef::clone_from(task_ptr(a)).into_raw().as_ptr().cast()
+        // SAFETY: NULL or a live handle.
+        unsafe { cast::try_borrow_task(a) }.map_or(std::ptr::null_mut(), |a| {
+            cast::give_task(TaskRef::clone(&a))
+        })
     })
 }
 
 /// Frees the abort handle (the task is not affected). NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_free(a: *mut tasks_abort_handle) {
-    boundary(|| {
-        null_check!(a);
-        // SAFETY: the caller gives up the handle's reference.
-        drop(unsafe { TaskRef::from_raw(NonNull::new_unchecked(a.cast::<Header>())) });
-    })
+    // SAFETY: NULL or a live handle, which the caller gives up.
+    boundary(|| drop(unsafe { cast::take_task(a) }))
 }
 
 /// Inside a running task: has abort been requested (by a handle or by runtime shutdown)?
 /// False outside a task.
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_current_is_cancelled() -> bool {
-    boundary(|| {
-        crate::core::context::current_task()
-            // SAFETY: the running task is alive while it runs on this thread.
-            .is_some_and(|t| unsafe { t.as_ref() }.state.load().has(CANCEL_REQUESTED))
-    })
+    boundary(current_task_is_cancelled)
 }

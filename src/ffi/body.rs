@@ -2,11 +2,19 @@
 
 use std::ffi::{CStr, CString, c_char, c_void};
 
+use super::callback::CFn;
+use super::cast::{Borrowed, Castable};
 use crate::core::task::{Body, BodyPoll, Context};
 
 /// A poll-style task's context; valid only during the poll call it is passed to.
 pub struct tasks_context {
     _private: [u8; 0],
+}
+
+// SAFETY: `CBody::poll` hands out the core poll context as a `tasks_context*`.
+unsafe impl Castable for tasks_context {
+    type Rust = Context<'static>;
+    type Ownership = Borrowed;
 }
 
 /// What a poll function returns.
@@ -45,9 +53,6 @@ type PollFnTyped =
     unsafe extern "C" fn(*mut c_void, *mut tasks_context, *mut *mut c_void) -> tasks_poll;
 type RawPollFn = unsafe extern "C" fn(*mut c_void, *mut tasks_context, *mut *mut c_void) -> i32;
 
-/// A function the library calls with a pointer you gave it.
-pub type tasks_drop_fn = Option<unsafe extern "C" fn(ptr: *mut c_void)>;
-
 /// Options for spawning; a NULL `tasks_spawn_opts*` means all defaults.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -83,8 +88,8 @@ impl CFunc {
 pub(crate) struct CBody {
     func: CFunc,
     arg: *mut c_void,
-    drop_arg: tasks_drop_fn,
-    drop_output: tasks_drop_fn,
+    drop_arg: Option<CFn>,
+    drop_output: Option<CFn>,
     name: Option<CString>,
 }
 
@@ -104,8 +109,8 @@ impl CBody {
         CBody {
             func,
             arg,
-            drop_arg: opts.and_then(|o| o.drop_arg),
-            drop_output: opts.and_then(|o| o.drop_output),
+            drop_arg: opts.and_then(|o| CFn::new(o.drop_arg)),
+            drop_output: opts.and_then(|o| CFn::new(o.drop_output)),
             name: opts
                 .filter(|o| !o.name.is_null())
                 // SAFETY: a non-NULL name is a NUL-terminated string.
@@ -117,32 +122,37 @@ impl CBody {
     pub(crate) fn disarm(mut self) {
         self.drop_arg = None;
     }
+
+    /// The task's name (NUL-terminated), borrowed from the body.
+    pub(crate) fn name(&self) -> Option<&CStr> {
+        self.name.as_deref()
+    }
 }
 
 impl Drop for CBody {
     fn drop(&mut self) {
         if let Some(d) = self.drop_arg {
             // SAFETY: the user's drop function for the argument they gave us, called once.
-            unsafe { d(self.arg) }
+            unsafe { d.call(self.arg) }
         }
     }
 }
 
 impl Body for CBody {
-    type OutputDropper = tasks_drop_fn;
+    type OutputDropper = Option<CFn>;
 
     fn is_poll_style(&self) -> bool {
         matches!(self.func, CFunc::Poll(_))
     }
 
-    fn output_dropper(&self) -> tasks_drop_fn {
+    fn output_dropper(&self) -> Option<CFn> {
         self.drop_output
     }
 
-    fn drop_output(dropper: tasks_drop_fn, output: *mut ()) {
+    fn drop_output(dropper: Option<CFn>, output: *mut ()) {
         if let Some(d) = dropper {
             // SAFETY: the user's drop function for an output their task produced.
-            unsafe { d(output.cast()) }
+            unsafe { d.call(output.cast()) }
         }
     }
 
@@ -169,14 +179,4 @@ impl Body for CBody {
             }
         }
     }
-
-    fn name(&self) -> Option<&CStr> {
-        self.name.as_deref()
-    }
-}
-
-/// The core context behind a `tasks_context*` (valid during the poll it was passed to).
-pub(crate) unsafe fn context_of<'a>(cx: *mut tasks_context) -> &'a Context<'a> {
-    // SAFETY: caller checked non-NULL; the pointer came from CBody::poll.
-    unsafe { &*cx.cast::<Context<'a>>() }
 }

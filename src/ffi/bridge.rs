@@ -4,10 +4,10 @@ use std::ffi::c_void;
 
 use super::body::{CBody, CFunc, tasks_poll_fn, tasks_spawn_opts};
 use super::runtime::{resolve, tasks_runtime};
+use super::status::hand_out_result;
 use super::{boundary, tasks_status};
-use crate::core::block_on::{BlockOnError, block_on};
-use crate::core::runtime::context::current_worker;
-use crate::core::task::state::Outcome;
+use crate::core::block_on::block_on;
+use crate::core::runtime::block_in_place;
 
 /// Drives the poll-style task `poll(state, cx, &output)` on the calling thread until it ends,
 /// parking between wakes; the runtime's timers (tasks_context_sleep) and join handles work from
@@ -29,38 +29,18 @@ pub unsafe extern "C" fn tasks_block_on(
         let Some(func) = CFunc::poll(poll) else {
             return tasks_status::TASKS_ERR_NULL;
         };
-        let Some(shared) = resolve(rt) else {
-            return tasks_status::TASKS_ERR_THREAD;
-        };
-        // SAFETY: opts NULL or valid.
-        let body = unsafe { CBody::new(func, state, opts) };
-        let drop_output = unsafe { opts.as_ref() }.and_then(|o| o.drop_output);
-        match block_on(&shared, body) {
-            Err((err, body)) => {
-                body.disarm();
-                match err {
-                    BlockOnError::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
-                    BlockOnError::Shutdown => tasks_status::TASKS_ERR_SHUTDOWN,
+        resolve(rt, |rt| {
+            // SAFETY: opts NULL or valid.
+            let body = unsafe { CBody::new(func, state, opts) };
+            match block_on(rt, body, !output.is_null()) {
+                Ok(result) => hand_out_result(result, output),
+                Err((err, body)) => {
+                    body.disarm();
+                    err.into()
                 }
             }
-            Ok((outcome, out)) => {
-                if output.is_null() {
-                    if let (Some(d), false) = (drop_output, out.is_null()) {
-                        let _current = crate::core::context::enter_no_task();
-                        // SAFETY: the user's drop function for their task's output.
-                        unsafe { d(out.cast()) };
-                    }
-                } else if outcome != Outcome::Cancelled {
-                    // SAFETY: checked non-NULL.
-                    unsafe { *output = out.cast() };
-                }
-                match outcome {
-                    Outcome::Ok => tasks_status::TASKS_OK,
-                    Outcome::Failed => tasks_status::TASKS_FAILED,
-                    Outcome::Cancelled => tasks_status::TASKS_CANCELLED,
-                }
-            }
-        }
+        })
+        .unwrap_or(tasks_status::TASKS_ERR_THREAD)
     })
 }
 
@@ -78,11 +58,7 @@ pub unsafe extern "C" fn tasks_block_in_place(
             return tasks_status::TASKS_ERR_NULL;
         };
         // SAFETY: the user's function with its argument.
-        let call = || unsafe { f(arg) };
-        match current_worker() {
-            Some(w) => w.block_in_place(call),
-            None => call(),
-        }
+        block_in_place(|| unsafe { f(arg) });
         tasks_status::TASKS_OK
     })
 }

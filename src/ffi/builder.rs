@@ -4,12 +4,13 @@ use std::ffi::{CStr, c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::runtime::tasks_runtime;
-use super::{boundary, null_check, tasks_status};
-use crate::core::runtime::config::{
-    MAX_STACK_SIZE, MAX_WORKER_THREADS, MIN_STACK_SIZE, ThreadHook,
-};
-use crate::core::runtime::{Config, Shared};
+use super::callback::Callback;
+use super::cast::{self, Castable, OwnedBox};
+use super::runtime::{give_built, tasks_runtime};
+use super::status::status_of;
+use super::{boundary, tasks_status};
+use crate::core::runtime::config::{InvalidSetting, ThreadHook};
+use crate::core::runtime::{Config, Runtime};
 
 /// Settings for a new runtime. Defaults: workers = number of CPUs (or TASKS_WORKER_THREADS),
 /// at most 512 blocking threads, 10 s keep-alive, thread names "tasks-worker-N", 2 MiB stacks.
@@ -17,15 +18,33 @@ pub struct tasks_builder {
     _private: [u8; 0],
 }
 
-unsafe fn config<'a>(b: *mut tasks_builder) -> &'a mut Config {
-    // SAFETY: a live builder is a boxed Config.
-    unsafe { &mut *b.cast::<Config>() }
+// SAFETY: builders are handed out with `give_box` only.
+unsafe impl Castable for tasks_builder {
+    type Rust = Config;
+    type Ownership = OwnedBox;
+}
+
+impl From<InvalidSetting> for tasks_status {
+    fn from(_: InvalidSetting) -> Self {
+        tasks_status::TASKS_ERR_INVALID
+    }
+}
+
+/// Applies a setting to a non-NULL builder.
+fn with_config(
+    config: Option<&mut Config>,
+    set: impl FnOnce(&mut Config) -> Result<(), InvalidSetting>,
+) -> tasks_status {
+    match config {
+        Some(c) => status_of(set(c)),
+        None => tasks_status::TASKS_ERR_NULL,
+    }
 }
 
 /// A builder with the defaults; free it with tasks_builder_free. NULL only if out of memory.
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_builder_new() -> *mut tasks_builder {
-    boundary(|| Box::into_raw(Box::new(Config::default())).cast())
+    boundary(|| cast::give_box(Config::default()))
 }
 
 /// Number of worker threads: 1 to 16384, else TASKS_ERR_INVALID (the builder is unchanged).
@@ -34,15 +53,8 @@ pub unsafe extern "C" fn tasks_builder_worker_threads(
     b: *mut tasks_builder,
     n: usize,
 ) -> tasks_status {
-    boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; b);
-        if n == 0 || n > MAX_WORKER_THREADS {
-            return tasks_status::TASKS_ERR_INVALID;
-        }
-        // SAFETY: a live builder.
-        unsafe { config(b) }.worker_threads = n;
-        tasks_status::TASKS_OK
-    })
+    // SAFETY: NULL or a live builder, used from one thread at a time.
+    boundary(|| with_config(unsafe { cast::try_mut(b) }, |c| c.set_worker_threads(n)))
 }
 
 /// Most blocking-pool threads alive at once (>= 1, else TASKS_ERR_INVALID).
@@ -51,14 +63,11 @@ pub unsafe extern "C" fn tasks_builder_max_blocking_threads(
     b: *mut tasks_builder,
     n: usize,
 ) -> tasks_status {
+    // SAFETY: NULL or a live builder, used from one thread at a time.
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; b);
-        if n == 0 {
-            return tasks_status::TASKS_ERR_INVALID;
-        }
-        // SAFETY: a live builder.
-        unsafe { config(b) }.max_blocking_threads = n;
-        tasks_status::TASKS_OK
+        with_config(unsafe { cast::try_mut(b) }, |c| {
+            c.set_max_blocking_threads(n)
+        })
     })
 }
 
@@ -68,11 +77,12 @@ pub unsafe extern "C" fn tasks_builder_blocking_keep_alive(
     b: *mut tasks_builder,
     ns: u64,
 ) -> tasks_status {
+    // SAFETY: NULL or a live builder, used from one thread at a time.
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; b);
-        // SAFETY: a live builder.
-        unsafe { config(b) }.blocking_keep_alive = Duration::from_nanos(ns);
-        tasks_status::TASKS_OK
+        with_config(unsafe { cast::try_mut(b) }, |c| {
+            c.blocking_keep_alive = Duration::from_nanos(ns);
+            Ok(())
+        })
     })
 }
 
@@ -84,16 +94,15 @@ pub unsafe extern "C" fn tasks_builder_thread_name(
     prefix: *const c_char,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; b, prefix);
-        // SAFETY: a NUL-terminated string; a live builder.
+        if prefix.is_null() {
+            return tasks_status::TASKS_ERR_NULL;
+        }
+        // SAFETY: a NUL-terminated string.
         let name = unsafe { CStr::from_ptr(prefix) }
             .to_string_lossy()
             .into_owned();
-        if name.contains('\0') {
-            return tasks_status::TASKS_ERR_INVALID;
-        }
-        unsafe { config(b) }.thread_name = name;
-        tasks_status::TASKS_OK
+        // SAFETY: NULL or a live builder.
+        with_config(unsafe { cast::try_mut(b) }, |c| c.set_thread_name(name))
     })
 }
 
@@ -104,36 +113,13 @@ pub unsafe extern "C" fn tasks_builder_thread_stack_size(
     b: *mut tasks_builder,
     bytes: usize,
 ) -> tasks_status {
-    boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; b);
-        if !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&bytes) {
-            return tasks_status::TASKS_ERR_INVALID;
-        }
-        // SAFETY: a live builder.
-        unsafe { config(b) }.stack_size = bytes;
-        tasks_status::TASKS_OK
-    })
+    // SAFETY: NULL or a live builder, used from one thread at a time.
+    boundary(|| with_config(unsafe { cast::try_mut(b) }, |c| c.set_stack_size(bytes)))
 }
 
-struct Hook {
-    f: unsafe extern "C" fn(*mut c_void),
-    data: *mut c_void,
-}
-
-// SAFETY: the contract says hooks run on the runtime's threads with the data given here.
-unsafe impl Send for Hook {}
-unsafe impl Sync for Hook {}
-
-impl Hook {
-    fn call(&self) {
-        // SAFETY: the user's callback with its data.
-        unsafe { (self.f)(self.data) }
-    }
-}
-
-fn hook(f: unsafe extern "C" fn(*mut c_void), data: *mut c_void) -> ThreadHook {
-    let h = Hook { f, data };
-    Arc::new(move || h.call())
+/// A thread hook from a C callback (NULL: none).
+fn hook(f: Option<unsafe extern "C" fn(*mut c_void)>, data: *mut c_void) -> Option<ThreadHook> {
+    Callback::new(f, data).map(|h| Arc::new(move || h.call()) as ThreadHook)
 }
 
 /// `fn(data)` runs on every thread the runtime starts (workers and blocking threads), first
@@ -145,13 +131,14 @@ pub unsafe extern "C" fn tasks_builder_on_thread_start(
     data: *mut c_void,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; b);
-        let Some(f) = func else {
+        let Some(hook) = hook(func, data) else {
             return tasks_status::TASKS_ERR_NULL;
         };
-        // SAFETY: a live builder.
-        unsafe { config(b) }.on_thread_start = Some(hook(f, data));
-        tasks_status::TASKS_OK
+        // SAFETY: NULL or a live builder.
+        with_config(unsafe { cast::try_mut(b) }, |c| {
+            c.on_thread_start = Some(hook);
+            Ok(())
+        })
     })
 }
 
@@ -164,13 +151,14 @@ pub unsafe extern "C" fn tasks_builder_on_thread_stop(
     data: *mut c_void,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; b);
-        let Some(f) = func else {
+        let Some(hook) = hook(func, data) else {
             return tasks_status::TASKS_ERR_NULL;
         };
-        // SAFETY: a live builder.
-        unsafe { config(b) }.on_thread_stop = Some(hook(f, data));
-        tasks_status::TASKS_OK
+        // SAFETY: NULL or a live builder.
+        with_config(unsafe { cast::try_mut(b) }, |c| {
+            c.on_thread_stop = Some(hook);
+            Ok(())
+        })
     })
 }
 
@@ -184,26 +172,17 @@ pub unsafe extern "C" fn tasks_builder_build(
     out: *mut *mut tasks_runtime,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; b, out);
-        // SAFETY: a live builder.
-        let cfg = unsafe { config(b.cast_mut()) }.clone();
-        match Shared::build(cfg, false) {
-            Ok(shared) => {
-                // SAFETY: checked non-NULL.
-                unsafe { *out = Arc::into_raw(shared).cast_mut().cast() };
-                tasks_status::TASKS_OK
-            }
-            Err(e) => e.into(),
-        }
+        // SAFETY: NULL or a live builder.
+        let (Some(config), false) = (unsafe { cast::try_ref(b) }, out.is_null()) else {
+            return tasks_status::TASKS_ERR_NULL;
+        };
+        give_built(Runtime::build(config.clone(), false), out)
     })
 }
 
 /// Frees the builder. NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_builder_free(b: *mut tasks_builder) {
-    boundary(|| {
-        null_check!(b);
-        // SAFETY: the caller gives up the builder.
-        drop(unsafe { Box::from_raw(b.cast::<Config>()) });
-    })
+    // SAFETY: NULL or a live builder, which the caller gives up.
+    boundary(|| drop(unsafe { cast::take_box(b) }))
 }

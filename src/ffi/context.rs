@@ -1,30 +1,28 @@
 //! `tasks_context`: what a poll-style task can do with its context.
 
-use super::body::{context_of, tasks_context};
-use super::waker::{boxed, tasks_waker};
-use super::{boundary, null_check, tasks_status};
-use crate::core::task::sleep;
+use std::time::{Duration, Instant};
+
+use super::body::tasks_context;
+use super::cast;
+use super::waker::{give_waker, tasks_waker};
+use super::{boundary, deadline_after, tasks_status};
 
 /// A new waker for the task being polled; waking it (from any thread, before, during or after
 /// the poll) makes the task run again. Free it with tasks_waker_free or consume it with
 /// tasks_waker_wake. NULL if `cx` is NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_context_waker(cx: *mut tasks_context) -> *mut tasks_waker {
+    // SAFETY: NULL or a context during its poll.
     boundary(|| {
-        null_check!(std::ptr::null_mut(); cx);
-        // SAFETY: a context during its poll.
-        boxed(unsafe { context_of(cx) }.waker())
+        unsafe { cast::try_ref(cx) }.map_or(std::ptr::null_mut(), |cx| give_waker(cx.waker()))
     })
 }
 
 /// The id of the task being polled. 0 if `cx` is NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_context_id(cx: *const tasks_context) -> u64 {
-    boundary(|| {
-        null_check!(0; cx);
-        // SAFETY: a context during its poll.
-        unsafe { context_of(cx.cast_mut()) }.id()
-    })
+    // SAFETY: NULL or a context during its poll.
+    boundary(|| unsafe { cast::try_ref(cx) }.map_or(0, |cx| cx.id()))
 }
 
 /// Wakes the polled task once, after `delay_ns` (never earlier): return TASKS_POLL_PENDING
@@ -36,13 +34,14 @@ pub unsafe extern "C" fn tasks_context_sleep(
     delay_ns: u64,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; cx);
-        // SAFETY: a context during its poll.
-        let cx = unsafe { context_of(cx) };
-        let deadline = crate::ffi::deadline_after(delay_ns).unwrap_or_else(|| {
-            std::time::Instant::now() + std::time::Duration::from_secs(u32::MAX as u64)
-        });
-        sleep::sleep_until(cx.task, deadline);
+        // SAFETY: NULL or a context during its poll.
+        let Some(cx) = (unsafe { cast::try_ref(cx) }) else {
+            return tasks_status::TASKS_ERR_NULL;
+        };
+        // A delay past what `Instant` holds: as good as forever, without overflowing.
+        let deadline = deadline_after(delay_ns)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(u64::from(u32::MAX)));
+        cx.sleep_until(deadline);
         tasks_status::TASKS_OK
     })
 }

@@ -2,19 +2,19 @@
 
 use std::ffi::c_char;
 
+use super::body::CBody;
 use super::boundary;
-use super::runtime::{tasks_runtime, to_ptr};
-use crate::core::context::{current_task, current_task_with_body};
-use crate::core::runtime::context::current_runtime;
-use crate::core::task::Header;
+use super::cast;
+use super::runtime::tasks_runtime;
+use crate::core::runtime::this_thread::with_current_runtime;
+use crate::core::task::{current_task_id, with_current_body};
 
 /// The id of the task running on the calling thread; 0 outside a task. Inside a task's
 /// drop_arg and task-local destructors it is that task's id (whoever completed or aborted it);
 /// inside drop_output it is 0.
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_current_id() -> u64 {
-    // SAFETY: the running task is alive while it runs on this thread.
-    boundary(|| current_task().map_or(0, |t| unsafe { t.as_ref() }.id))
+    boundary(|| current_task_id().unwrap_or(0))
 }
 
 /// The name of the running task; NULL if unnamed, outside a task, or inside the task's own
@@ -22,10 +22,9 @@ pub extern "C" fn tasks_current_id() -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_current_name() -> *const c_char {
     boundary(|| {
-        current_task_with_body()
-            // SAFETY: called on the thread running the task, which keeps its body alive.
-            .and_then(|t| unsafe { Header::name(t) })
-            .map_or(std::ptr::null(), |n| unsafe { n.as_ref() }.as_ptr())
+        // The name lives in the body, which stays alive while the task runs on this thread.
+        with_current_body(|b: &CBody| b.name().map_or(std::ptr::null(), |n| n.as_ptr()))
+            .unwrap_or(std::ptr::null())
     })
 }
 
@@ -34,5 +33,5 @@ pub extern "C" fn tasks_current_name() -> *const c_char {
 /// elsewhere. Borrowed: do not free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_current_runtime() -> *mut tasks_runtime {
-    boundary(|| current_runtime().map_or(std::ptr::null_mut(), to_ptr))
+    boundary(|| with_current_runtime(cast::lend_arc).unwrap_or(std::ptr::null_mut()))
 }

@@ -4,10 +4,13 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 use super::body::{CBody, CFunc, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
+use super::callback::Callback;
+use super::cast::{self, Castable, OwnedBox};
 use super::join_handle::tasks_join_handle;
-use super::{boundary, null_check, tasks_status};
+use super::spawn::{hand_out_spawn, joining_for};
+use super::status::status_of;
+use super::{boundary, tasks_status};
 use crate::core::executor::Executor;
-use crate::core::local::LocalError;
 
 /// A local executor: its tasks run only on the thread that created it, inside that thread's
 /// calls to tasks_executor_run. Spawning into it and waking its tasks work from any thread.
@@ -15,9 +18,10 @@ pub struct tasks_executor {
     _private: [u8; 0],
 }
 
-unsafe fn executor<'a>(ex: *const tasks_executor) -> &'a Executor {
-    // SAFETY: a live executor is a boxed Executor (shared parts are thread-safe).
-    unsafe { &*ex.cast::<Executor>() }
+// SAFETY: executors are handed out with `give_box` only.
+unsafe impl Castable for tasks_executor {
+    type Rust = Executor;
+    type Ownership = OwnedBox;
 }
 
 /// Creates an executor bound to the calling thread; free it with tasks_executor_free on that
@@ -25,9 +29,11 @@ unsafe fn executor<'a>(ex: *const tasks_executor) -> &'a Executor {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_executor_new(out: *mut *mut tasks_executor) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; out);
+        if out.is_null() {
+            return tasks_status::TASKS_ERR_NULL;
+        }
         // SAFETY: checked non-NULL.
-        unsafe { *out = Box::into_raw(Box::new(Executor::new())).cast() };
+        unsafe { cast::write_out(out, cast::give_box(Executor::new())) };
         tasks_status::TASKS_OK
     })
 }
@@ -39,25 +45,13 @@ unsafe fn spawn_local(
     opts: *const tasks_spawn_opts,
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
-    null_check!(tasks_status::TASKS_ERR_NULL; ex);
-    let Some(func) = func else {
+    // SAFETY: NULL or a live executor (its spawn is thread-safe).
+    let (Some(ex), Some(func)) = (unsafe { cast::try_ref(ex) }, func) else {
         return tasks_status::TASKS_ERR_NULL;
     };
-    // SAFETY: opts NULL or valid; a live executor.
+    // SAFETY: opts NULL or valid.
     let body = unsafe { CBody::new(func, arg, opts) };
-    match unsafe { executor(ex) }.spawn(body, !out.is_null()) {
-        Ok(handle) => {
-            if let Some(h) = handle {
-                // SAFETY: out is non-NULL when a handle was asked for.
-                unsafe { *out = h.into_raw().as_ptr().cast() };
-            }
-            tasks_status::TASKS_OK
-        }
-        Err((_, body)) => {
-            body.disarm();
-            tasks_status::TASKS_ERR_SHUTDOWN
-        }
-    }
+    hand_out_spawn(ex.spawn(body, joining_for(out)), out)
 }
 
 /// Spawns a run-to-completion task into the executor (from any thread); it runs on the owning
@@ -92,27 +86,30 @@ pub unsafe extern "C" fn tasks_executor_spawn_poll(
 /// returns how many it polled (0 from any other thread, or for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_executor_run(ex: *mut tasks_executor, max_polls: usize) -> usize {
+    // SAFETY: NULL or a live executor.
+    boundary(|| unsafe { cast::try_ref(ex) }.map_or(0, |ex| ex.run(max_polls).unwrap_or(0)))
+}
+
+/// tasks_executor_run with a status: on the owning thread, polls up to `max_polls` ready tasks,
+/// writes how many it polled to `*polled` (may be NULL) and returns TASKS_OK. Returns
+/// TASKS_ERR_WRONG_THREAD (nothing polled, `*polled` untouched) from any other thread, and
+/// TASKS_ERR_NULL when `ex` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tasks_executor_try_run(
+    ex: *mut tasks_executor,
+    max_polls: usize,
+    polled: *mut usize,
+) -> tasks_status {
     boundary(|| {
-        null_check!(0; ex);
-        // SAFETY: a live executor.
-        unsafe { executor(ex) }.run(max_polls).unwrap_or(0)
+        // SAFETY: NULL or a live executor.
+        let Some(ex) = (unsafe { cast::try_ref(ex) }) else {
+            return tasks_status::TASKS_ERR_NULL;
+        };
+        status_of(ex.run(max_polls).map(|n| {
+            // SAFETY: NULL or writable.
+            unsafe { cast::write_out(polled, n) }
+        }))
     })
-}
-
-struct Notify {
-    f: unsafe extern "C" fn(*mut c_void),
-    data: *mut c_void,
-}
-
-// SAFETY: the contract says notify is called from any thread with the data given here.
-unsafe impl Send for Notify {}
-unsafe impl Sync for Notify {}
-
-impl Notify {
-    fn call(&self) {
-        // SAFETY: the user's callback with its data.
-        unsafe { (self.f)(self.data) }
-    }
 }
 
 /// `notify(data)` is called (from any thread, possibly while tasks_executor_run runs) whenever
@@ -125,24 +122,20 @@ pub unsafe extern "C" fn tasks_executor_set_notify(
     data: *mut c_void,
 ) {
     boundary(|| {
-        null_check!(ex);
-        let hook = notify.map(|f| {
-            let n = Notify { f, data };
-            Arc::new(move || n.call()) as Arc<dyn Fn() + Send + Sync>
-        });
-        // SAFETY: a live executor.
-        unsafe { executor(ex) }.set_notify(hook);
+        // SAFETY: NULL or a live executor.
+        if let Some(ex) = unsafe { cast::try_ref(ex) } {
+            let hook = Callback::new(notify, data)
+                .map(|n| Arc::new(move || n.call()) as Arc<dyn Fn() + Send + Sync>);
+            ex.set_notify(hook);
+        }
     })
 }
 
 /// Tasks spawned into the executor and not yet finished. 0 for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_executor_len(ex: *const tasks_executor) -> usize {
-    boundary(|| {
-        null_check!(0; ex);
-        // SAFETY: a live executor.
-        unsafe { executor(ex) }.len()
-    })
+    // SAFETY: NULL or a live executor.
+    boundary(|| unsafe { cast::try_ref(ex) }.map_or(0, Executor::len))
 }
 
 /// On the owning thread: cancels the tasks left (their drop_arg runs here; their joiners see
@@ -153,17 +146,15 @@ pub unsafe extern "C" fn tasks_executor_len(ex: *const tasks_executor) -> usize 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_executor_free(ex: *mut tasks_executor) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_OK; ex);
-        // SAFETY: a live executor.
-        match unsafe { executor(ex) }.close() {
-            Ok(()) => {
-                // SAFETY: closed by its owner: nothing refers to it any more.
-                drop(unsafe { Box::from_raw(ex.cast::<Executor>()) });
-                tasks_status::TASKS_OK
-            }
-            Err(LocalError::WrongThread) => tasks_status::TASKS_ERR_WRONG_THREAD,
-            Err(LocalError::WouldDeadlock) => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
-            Err(LocalError::Shutdown) => tasks_status::TASKS_ERR_INVALID,
+        // SAFETY: NULL or a live executor.
+        let Some(executor) = (unsafe { cast::try_ref(ex) }) else {
+            return tasks_status::TASKS_OK;
+        };
+        if let Err(e) = executor.close() {
+            return e.into();
         }
+        // SAFETY: closed by its owner: nothing refers to it any more; the caller gives it up.
+        drop(unsafe { cast::take_box(ex) });
+        tasks_status::TASKS_OK
     })
 }

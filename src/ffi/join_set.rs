@@ -1,17 +1,13 @@
 //! `tasks_join_set`: a group of tasks joined in completion order.
 
 use std::ffi::c_void;
-use std::sync::Arc;
 
-use super::body::{
-    CBody, CFunc, context_of, tasks_context, tasks_fn, tasks_poll_fn, tasks_spawn_opts,
-};
-use super::join_handle::deliver;
+use super::body::{CBody, CFunc, tasks_context, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
+use super::cast::{self, Castable, OwnedBox};
 use super::runtime::{resolve, tasks_runtime};
-use super::{boundary, deadline_after, null_check, tasks_status};
+use super::status::hand_out_result;
+use super::{boundary, deadline_after, tasks_status};
 use crate::core::join_set::{JoinSet, Next};
-use crate::core::runtime::SpawnError;
-use crate::core::task::join;
 
 /// A group of tasks on one runtime, joined in the order they finish. Used from one thread at a
 /// time. Free it with tasks_join_set_free (which aborts what is left).
@@ -19,9 +15,10 @@ pub struct tasks_join_set {
     _private: [u8; 0],
 }
 
-unsafe fn set<'a>(s: *mut tasks_join_set) -> &'a mut JoinSet {
-    // SAFETY: a live set is a boxed JoinSet, used from one thread at a time.
-    unsafe { &mut *s.cast::<JoinSet>() }
+// SAFETY: sets are handed out with `give_box` only.
+unsafe impl Castable for tasks_join_set {
+    type Rust = JoinSet;
+    type Ownership = OwnedBox;
 }
 
 /// Creates an empty set whose tasks run on `rt` (NULL: the calling thread's runtime, else the
@@ -32,13 +29,14 @@ pub unsafe extern "C" fn tasks_join_set_new(
     out: *mut *mut tasks_join_set,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; out);
-        let Some(shared) = resolve(rt) else {
+        if out.is_null() {
+            return tasks_status::TASKS_ERR_NULL;
+        }
+        let Some(set) = resolve(rt, |rt| JoinSet::new(std::sync::Arc::clone(rt))) else {
             return tasks_status::TASKS_ERR_THREAD;
         };
-        let s = Box::new(JoinSet::new(Arc::clone(&shared)));
         // SAFETY: checked non-NULL.
-        unsafe { *out = Box::into_raw(s).cast() };
+        unsafe { cast::write_out(out, cast::give_box(set)) };
         tasks_status::TASKS_OK
     })
 }
@@ -50,23 +48,21 @@ unsafe fn spawn_into(
     opts: *const tasks_spawn_opts,
     id: *mut u64,
 ) -> tasks_status {
-    null_check!(tasks_status::TASKS_ERR_NULL; s);
-    let Some(func) = func else {
+    // SAFETY: NULL or a live set, used from one thread at a time.
+    let (Some(set), Some(func)) = (unsafe { cast::try_mut(s) }, func) else {
         return tasks_status::TASKS_ERR_NULL;
     };
-    // SAFETY: opts is NULL or valid; a live set.
+    // SAFETY: opts is NULL or valid.
     let body = unsafe { CBody::new(func, arg, opts) };
-    match unsafe { set(s) }.spawn(body) {
+    match set.spawn(body) {
         Ok(task_id) => {
-            if !id.is_null() {
-                // SAFETY: checked non-NULL.
-                unsafe { *id = task_id };
-            }
+            // SAFETY: NULL or writable.
+            unsafe { cast::write_out(id, task_id) };
             tasks_status::TASKS_OK
         }
-        Err((SpawnError::Shutdown, body)) => {
+        Err((e, body)) => {
             body.disarm();
-            tasks_status::TASKS_ERR_SHUTDOWN
+            e.into()
         }
     }
 }
@@ -102,11 +98,8 @@ pub unsafe extern "C" fn tasks_join_set_spawn_poll(
 /// Tasks spawned into the set and not yet returned by join_next (finished or not). 0 for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_set_len(s: *const tasks_join_set) -> usize {
-    boundary(|| {
-        null_check!(0; s);
-        // SAFETY: a live set.
-        unsafe { set(s.cast_mut()) }.len()
-    })
+    // SAFETY: NULL or a live set.
+    boundary(|| unsafe { cast::try_ref(s) }.map_or(0, JoinSet::len))
 }
 
 fn hand_out(
@@ -120,13 +113,9 @@ fn hand_out(
         Next::NotYet => not_yet,
         Next::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
         Next::Joined(j) => {
-            if !id.is_null() {
-                // SAFETY: checked non-NULL.
-                unsafe { *id = j.id };
-            }
-            let status = deliver(j.handle.ptr(), j.outcome, output);
-            join::drop_handle(j.handle.into_raw());
-            status
+            // SAFETY: NULL or writable.
+            unsafe { cast::write_out(id, j.id) };
+            hand_out_result(j.result, output)
         }
     }
 }
@@ -146,14 +135,16 @@ pub unsafe extern "C" fn tasks_join_set_join_next(
     id: *mut u64,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; s);
+        // SAFETY: NULL or a live set.
+        let Some(set) = (unsafe { cast::try_mut(s) }) else {
+            return tasks_status::TASKS_ERR_NULL;
+        };
         let (deadline, not_yet) = if timeout_ns == 0 {
             (Some(std::time::Instant::now()), tasks_status::TASKS_PENDING)
         } else {
             (deadline_after(timeout_ns), tasks_status::TASKS_TIMED_OUT)
         };
-        // SAFETY: a live set.
-        let next = unsafe { set(s) }.join_next(deadline);
+        let next = set.join_next(deadline, !output.is_null());
         hand_out(next, output, id, not_yet)
     })
 }
@@ -169,10 +160,11 @@ pub unsafe extern "C" fn tasks_join_set_poll_join_next(
     id: *mut u64,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; s, cx);
-        // SAFETY: a live set; a context during its poll.
-        let waker = unsafe { context_of(cx) }.waker();
-        let next = unsafe { set(s) }.poll_join_next(&waker);
+        // SAFETY: NULL or a live set; NULL or a context during its poll.
+        let (Some(set), Some(cx)) = (unsafe { (cast::try_mut(s), cast::try_ref(cx)) }) else {
+            return tasks_status::TASKS_ERR_NULL;
+        };
+        let next = set.poll_join_next(&cx.waker(), !output.is_null());
         hand_out(next, output, id, tasks_status::TASKS_PENDING)
     })
 }
@@ -182,9 +174,10 @@ pub unsafe extern "C" fn tasks_join_set_poll_join_next(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_set_abort_all(s: *mut tasks_join_set) {
     boundary(|| {
-        null_check!(s);
-        // SAFETY: a live set.
-        unsafe { set(s) }.abort_all();
+        // SAFETY: NULL or a live set.
+        if let Some(set) = unsafe { cast::try_ref(s) } {
+            set.abort_all();
+        }
     })
 }
 
@@ -192,9 +185,6 @@ pub unsafe extern "C" fn tasks_join_set_abort_all(s: *mut tasks_join_set) {
 /// drop_output (at once for finished tasks, when they finish for running ones). NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_set_free(s: *mut tasks_join_set) {
-    boundary(|| {
-        null_check!(s);
-        // SAFETY: the caller gives up the set.
-        drop(unsafe { Box::from_raw(s.cast::<JoinSet>()) });
-    })
+    // SAFETY: NULL or a live set, which the caller gives up.
+    boundary(|| drop(unsafe { cast::take_box(s) }))
 }

@@ -2,26 +2,21 @@
 
 use std::ffi::c_void;
 
-use super::{boundary, null_check, tasks_status};
-use crate::core::task::locals::{self, LocalError, LocalKey};
+use super::callback::CFn;
+use super::cast::{self, Borrowed, Castable};
+use super::status::status_of;
+use super::{boundary, tasks_status};
+use crate::core::task::task_local::{self, LocalKey};
 
 /// A key for task-local values; keys live for the rest of the process (never freed).
 pub struct tasks_local_key {
     _private: [u8; 0],
 }
 
-struct Destructor(unsafe extern "C" fn(*mut c_void));
-
-impl Destructor {
-    fn call(&self, value: *mut ()) {
-        // SAFETY: the user's destructor on a value they set for this key.
-        unsafe { (self.0)(value.cast()) }
-    }
-}
-
-unsafe fn key(k: *const tasks_local_key) -> &'static LocalKey {
-    // SAFETY: keys come from tasks_local_key_new and are never freed.
-    unsafe { &*k.cast::<LocalKey>() }
+// SAFETY: keys are leaked `LocalKey`s (never freed), handed out by tasks_local_key_new only.
+unsafe impl Castable for tasks_local_key {
+    type Rust = LocalKey;
+    type Ownership = Borrowed;
 }
 
 /// A new key. `destructor` (may be NULL) runs on every non-NULL value still set when its task
@@ -32,11 +27,12 @@ pub extern "C" fn tasks_local_key_new(
     destructor: Option<unsafe extern "C" fn(value: *mut c_void)>,
 ) -> *mut tasks_local_key {
     boundary(|| {
-        let d: Option<Box<dyn Fn(*mut ()) + Send + Sync>> = destructor.map(|f| {
-            let d = Destructor(f);
-            Box::new(move |v: *mut ()| d.call(v)) as Box<dyn Fn(*mut ()) + Send + Sync>
+        let d = CFn::new(destructor).map(|d| {
+            // SAFETY: the user's destructor on a value they set for this key.
+            Box::new(move |v: *mut ()| unsafe { d.call(v.cast()) })
+                as Box<dyn Fn(*mut ()) + Send + Sync>
         });
-        (LocalKey::new(d) as *const LocalKey).cast_mut().cast()
+        std::ptr::from_ref(LocalKey::new(d)).cast_mut().cast()
     })
 }
 
@@ -48,12 +44,12 @@ pub unsafe extern "C" fn tasks_local_key_set(
     value: *mut c_void,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; k);
-        // SAFETY: a key from tasks_local_key_new.
-        match locals::set(unsafe { key(k) }, value.cast()) {
-            Ok(()) => tasks_status::TASKS_OK,
-            Err(LocalError::NoTask) => tasks_status::TASKS_ERR_NO_TASK,
-        }
+        // SAFETY: NULL or a key from tasks_local_key_new (never freed).
+        let key: Option<&'static LocalKey> = unsafe { cast::try_ref(k) };
+        let Some(key) = key else {
+            return tasks_status::TASKS_ERR_NULL;
+        };
+        status_of(task_local::set(key, value.cast()))
     })
 }
 
@@ -61,8 +57,8 @@ pub unsafe extern "C" fn tasks_local_key_set(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_local_key_get(k: *const tasks_local_key) -> *mut c_void {
     boundary(|| {
-        null_check!(std::ptr::null_mut(); k);
-        // SAFETY: a key from tasks_local_key_new.
-        locals::get(unsafe { key(k) }).cast()
+        // SAFETY: NULL or a key from tasks_local_key_new (never freed).
+        let key: Option<&'static LocalKey> = unsafe { cast::try_ref(k) };
+        key.map_or(std::ptr::null_mut(), |key| task_local::get(key).cast())
     })
 }

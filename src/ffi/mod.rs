@@ -3,14 +3,18 @@
 //! never unwinds into C), checks every pointer argument before use, and states in its doc
 //! comment who owns what. These comments become `include/tasks.h`.
 //!
-//! Pointer representations (all opaque to C):
-//! - `tasks_runtime*`: an `Arc<Shared>` turned into a raw pointer (`Arc::into_raw`); the
-//!   default runtime's is borrowed from a process-lifetime `Arc`.
-//! - `tasks_join_handle*` / `tasks_abort_handle*`: the task header itself, owning one task
-//!   reference (the join handle's also carries the task's join interest).
-//! - `tasks_waker*`: a boxed `std::task::Waker`.
+//! Pointer representations (all opaque to C), each declared once with `cast::Castable`:
+//! - `tasks_runtime*`: an `Arc<Runtime>` (`Arc::into_raw`); the default runtime's is lent
+//!   from a process-lifetime `Arc`.
+//! - `tasks_join_handle*` / `tasks_abort_handle*`: a core `JoinHandle` / `TaskRef`, each one
+//!   pointer owning one task reference.
+//! - `tasks_waker*`, `tasks_builder*`, `tasks_join_set*`, `tasks_executor*`: boxed core
+//!   values (`Waker`, `Config`, `JoinSet`, `Executor`).
 //! - `tasks_context*`: the core poll context, valid only during the poll call it is passed to.
-//! - `tasks_builder*`: a boxed runtime configuration.
+//! - `tasks_local_key*`: a leaked `LocalKey`, never freed.
+//!
+//! Nothing here reads task state or moves outputs: the core's typed handles do that, and each
+//! export only converts pointers (`cast`), callbacks (`callback`) and results (`status`).
 
 #![allow(non_camel_case_types)]
 // Every export's safety contract is the C contract written in its doc comment (pointers are
@@ -22,6 +26,8 @@ pub mod abort_handle;
 pub mod body;
 pub mod bridge;
 pub mod builder;
+pub mod callback;
+pub(crate) mod cast;
 pub mod context;
 pub mod current;
 pub mod executor;
@@ -29,7 +35,6 @@ mod fork;
 pub mod join_handle;
 pub mod join_set;
 pub mod local_key;
-pub mod metrics;
 pub mod runtime;
 pub mod spawn;
 pub mod status;
@@ -83,21 +88,6 @@ impl OnPanic for () {
 pub(crate) fn boundary<T: OnPanic>(f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| T::on_panic())
 }
-
-/// Early return of `$ret` when any of the pointers is NULL.
-macro_rules! null_check {
-    ($($p:expr),+ $(,)?) => {
-        if $($p.is_null())||+ {
-            return;
-        }
-    };
-    ($ret:expr; $($p:expr),+ $(,)?) => {
-        if $($p.is_null())||+ {
-            return $ret;
-        }
-    };
-}
-pub(crate) use null_check;
 
 /// Converts a nanosecond timeout into a deadline (None: forever; `TASKS_FOREVER` or overflow).
 pub(crate) fn deadline_after(timeout_ns: u64) -> Option<std::time::Instant> {

@@ -1,42 +1,49 @@
 //! `tasks_runtime`: creating, the default runtime, shutdown, free and metrics.
 
-use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::metrics::tasks_metrics;
-use super::{boundary, null_check, tasks_status};
-use crate::core::runtime::{Config, Shared, context, default_runtime};
+use super::cast::{self, Castable, OwnedArc};
+use super::status::status_of;
+use super::{boundary, tasks_status};
+use crate::core::runtime::{Config, Metrics, Runtime, default_runtime, with_runtime};
+
+/// The metrics struct under its C name, for Rust callers (cbindgen names it through
+/// cbindgen.toml's rename; it does not follow `use`).
+pub use crate::core::runtime::Metrics as tasks_metrics;
 
 /// A runtime: worker threads, a blocking pool and the tasks spawned on it.
 pub struct tasks_runtime {
     _private: [u8; 0],
 }
 
-pub(crate) fn to_ptr(shared: &Shared) -> *mut tasks_runtime {
-    (shared as *const Shared).cast_mut().cast()
+// SAFETY: runtimes are handed out with `give_arc`/`lend_arc` only.
+unsafe impl Castable for tasks_runtime {
+    type Rust = Runtime;
+    type Ownership = OwnedArc;
 }
 
-/// Borrows the runtime behind a non-NULL `tasks_runtime*` as an `Arc` without touching the
-/// count. The pointer came from `Arc::into_raw` or is the default runtime's.
-pub(crate) unsafe fn borrow(rt: *mut tasks_runtime) -> ManuallyDrop<Arc<Shared>> {
-    // SAFETY: see above; ManuallyDrop keeps the count unchanged.
-    ManuallyDrop::new(unsafe { Arc::from_raw(rt.cast::<Shared>()) })
+/// Calls `f` with the runtime a call names: `rt`, or for NULL the caller's (inside a runtime
+/// thread), else the default one. None when the default runtime could not be started.
+pub(crate) fn resolve<R>(rt: *mut tasks_runtime, f: impl FnOnce(&Arc<Runtime>) -> R) -> Option<R> {
+    // SAFETY: the caller's contract: NULL or a live runtime.
+    let explicit = unsafe { cast::try_borrow_arc(rt) };
+    with_runtime(explicit.as_deref(), f)
 }
 
-/// The runtime a spawn with `rt == NULL` uses: the caller's (inside a runtime thread), else the
-/// default one.
-pub(crate) fn resolve(rt: *mut tasks_runtime) -> Option<ManuallyDrop<Arc<Shared>>> {
-    if !rt.is_null() {
-        // SAFETY: the caller passes a live runtime.
-        return Some(unsafe { borrow(rt) });
+/// Hands a new runtime to C (or the build error).
+pub(crate) fn give_built(
+    built: Result<Arc<Runtime>, crate::core::runtime::BuildError>,
+    out: *mut *mut tasks_runtime,
+) -> tasks_status {
+    match built {
+        Ok(rt) => {
+            // SAFETY: the caller checked `out`.
+            unsafe { cast::write_out(out, cast::give_arc(rt)) };
+            tasks_status::TASKS_OK
+        }
+        Err(e) => e.into(),
     }
-    if let Some(current) = context::current_runtime().filter(|r| !r.is_forked()) {
-        // SAFETY: the current thread's runtime is alive while this thread runs.
-        return Some(unsafe { borrow(to_ptr(current)) });
-    }
-    // SAFETY: the default runtime is never freed.
-    default_runtime().map(|a| unsafe { borrow(to_ptr(a)) })
 }
 
 /// Creates a runtime with default settings (see tasks_builder_new) and starts its workers.
@@ -45,15 +52,10 @@ pub(crate) fn resolve(rt: *mut tasks_runtime) -> Option<ManuallyDrop<Arc<Shared>
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_runtime_new(out: *mut *mut tasks_runtime) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; out);
-        match Shared::build(Config::default(), false) {
-            Ok(shared) => {
-                // SAFETY: checked non-NULL.
-                unsafe { *out = Arc::into_raw(shared).cast_mut().cast() };
-                tasks_status::TASKS_OK
-            }
-            Err(e) => e.into(),
+        if out.is_null() {
+            return tasks_status::TASKS_ERR_NULL;
         }
+        give_built(Runtime::build(Config::default(), false), out)
     })
 }
 
@@ -64,17 +66,7 @@ pub unsafe extern "C" fn tasks_runtime_new(out: *mut *mut tasks_runtime) -> task
 /// be started.
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_runtime_default() -> *mut tasks_runtime {
-    boundary(|| default_runtime().map_or(std::ptr::null_mut(), |a| to_ptr(a)))
-}
-
-fn check_can_stop(shared: &Shared) -> Option<tasks_status> {
-    if shared.is_default {
-        Some(tasks_status::TASKS_ERR_INVALID)
-    } else if shared.is_current() {
-        Some(tasks_status::TASKS_ERR_WOULD_DEADLOCK)
-    } else {
-        None
-    }
+    boundary(|| default_runtime().map_or(std::ptr::null_mut(), cast::lend_arc))
 }
 
 /// Stops new spawns (they return TASKS_ERR_SHUTDOWN), cancels every task that is not running
@@ -90,18 +82,12 @@ pub unsafe extern "C" fn tasks_runtime_shutdown(
     timeout_ns: u64,
 ) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; rt);
-        // SAFETY: a live runtime.
-        let shared = unsafe { borrow(rt) };
-        if let Some(err) = check_can_stop(&shared) {
-            return err;
-        }
+        // SAFETY: NULL or a live runtime.
+        let Some(rt) = (unsafe { cast::try_ref(rt) }) else {
+            return tasks_status::TASKS_ERR_NULL;
+        };
         let timeout = (timeout_ns != u64::MAX).then(|| Duration::from_nanos(timeout_ns));
-        if shared.shutdown(timeout) {
-            tasks_status::TASKS_OK
-        } else {
-            tasks_status::TASKS_TIMED_OUT
-        }
+        status_of(rt.shutdown(timeout))
     })
 }
 
@@ -119,32 +105,23 @@ pub unsafe extern "C" fn tasks_runtime_shutdown(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_runtime_free(rt: *mut tasks_runtime) -> tasks_status {
     boundary(|| {
-        null_check!(tasks_status::TASKS_ERR_NULL; rt);
-        // SAFETY: a live runtime.
-        let shared = unsafe { borrow(rt) };
-        if let Some(err) = check_can_stop(&shared) {
-            return err;
-        }
-        if shared.is_forked() {
-            // In a child process: the runtime's tasks belong to the parent and must not be
-            // dropped here, so its memory is left as it is.
-            return tasks_status::TASKS_OK;
-        }
-        shared.shutdown_and_join();
-        // SAFETY: the caller's reference, from Arc::into_raw in tasks_runtime_new/build.
-        drop(ManuallyDrop::into_inner(shared));
-        tasks_status::TASKS_OK
+        // SAFETY: NULL or a live runtime, whose count the caller gives up (kept on error).
+        let Some(rt) = (unsafe { cast::take_arc(rt) }) else {
+            return tasks_status::TASKS_ERR_NULL;
+        };
+        status_of(Runtime::free(rt))
     })
 }
 
 /// Fills `*out` with the runtime's counters (see tasks_metrics). Does nothing if either pointer
 /// is NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tasks_runtime_metrics(rt: *const tasks_runtime, out: *mut tasks_metrics) {
+pub unsafe extern "C" fn tasks_runtime_metrics(rt: *const tasks_runtime, out: *mut Metrics) {
     boundary(|| {
-        null_check!(rt, out);
-        // SAFETY: a live runtime; `out` checked.
-        let shared = unsafe { borrow(rt.cast_mut()) };
-        unsafe { *out = tasks_metrics::from(shared.metrics()) };
+        // SAFETY: NULL or a live runtime.
+        if let Some(rt) = unsafe { cast::try_ref(rt) } {
+            // SAFETY: NULL or writable.
+            unsafe { cast::write_out(out, rt.metrics()) };
+        }
     })
 }

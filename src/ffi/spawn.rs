@@ -1,4 +1,4 @@
-//! `tasks_spawn`, `tasks_spawn_poll`, `tasks_spawn_blocking`.
+//! `tasks_spawn`, `tasks_spawn_poll`, `tasks_spawn_blocking`, `tasks_spawn_after`.
 
 use std::ffi::c_void;
 use std::time::Duration;
@@ -7,14 +7,37 @@ use super::body::{CBody, CFunc, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
 use super::join_handle::tasks_join_handle;
 use super::runtime::{resolve, tasks_runtime};
 use super::{boundary, tasks_status};
-use crate::core::runtime::SpawnError;
+use crate::core::runtime::Start;
+use crate::core::task::{JoinHandle, Joining};
 
-/// Where a spawned task goes.
-#[derive(Clone, Copy)]
-enum Placement {
-    Worker,
-    Blocking,
-    After(Duration),
+/// A spawn's handle out-pointer: NULL detaches the task.
+pub(crate) fn joining_for(out: *mut *mut tasks_join_handle) -> Joining {
+    if out.is_null() {
+        Joining::Detached
+    } else {
+        Joining::Handle
+    }
+}
+
+/// Hands the outcome of a spawn to C: the handle (if one was asked for) through `out`, or the
+/// error, in which case the body is disarmed (the caller keeps its argument).
+pub(crate) fn hand_out_spawn<E: Into<tasks_status>>(
+    spawned: Result<Option<JoinHandle>, (E, CBody)>,
+    out: *mut *mut tasks_join_handle,
+) -> tasks_status {
+    match spawned {
+        Ok(handle) => {
+            if let Some(h) = handle {
+                // SAFETY: a handle is only asked for when `out` is non-NULL.
+                unsafe { super::cast::write_out(out, super::cast::give_task(h)) };
+            }
+            tasks_status::TASKS_OK
+        }
+        Err((e, body)) => {
+            body.disarm();
+            e.into()
+        }
+    }
 }
 
 unsafe fn spawn_body(
@@ -22,36 +45,20 @@ unsafe fn spawn_body(
     func: Option<CFunc>,
     arg: *mut c_void,
     opts: *const tasks_spawn_opts,
-    placement: Placement,
+    start: Start,
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     let Some(func) = func else {
         return tasks_status::TASKS_ERR_NULL;
     };
-    let Some(shared) = resolve(rt) else {
-        return tasks_status::TASKS_ERR_THREAD;
-    };
-    // SAFETY: opts is NULL or valid (caller's contract).
-    let body = unsafe { CBody::new(func, arg, opts) };
-    let want_handle = !out.is_null();
-    let spawned = match placement {
-        Placement::Worker => shared.spawn(body, false, want_handle),
-        Placement::Blocking => shared.spawn(body, true, want_handle),
-        Placement::After(delay) => shared.spawn_after(body, delay, want_handle),
-    };
-    match spawned {
-        Ok(handle) => {
-            if let Some(h) = handle {
-                // SAFETY: out is non-NULL when a handle was asked for.
-                unsafe { *out = h.into_raw().as_ptr().cast() };
-            }
-            tasks_status::TASKS_OK
-        }
-        Err((SpawnError::Shutdown, body)) => {
-            body.disarm();
-            tasks_status::TASKS_ERR_SHUTDOWN
-        }
-    }
+    // The body is made once the runtime is known: a body dropped unspawned would run
+    // drop_arg, and a failed call takes nothing.
+    resolve(rt, |rt| {
+        // SAFETY: opts is NULL or valid (caller's contract).
+        let body = unsafe { CBody::new(func, arg, opts) };
+        hand_out_spawn(rt.spawn(body, start, joining_for(out)), out)
+    })
+    .unwrap_or(tasks_status::TASKS_ERR_THREAD)
 }
 
 /// Spawns a run-to-completion task: `fn(arg, &output)` runs once on a worker thread.
@@ -74,7 +81,7 @@ pub unsafe extern "C" fn tasks_spawn(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Worker, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Start::Now, out) })
 }
 
 /// Spawns a poll-style task: `poll(state, cx, &output)` is called on worker threads until it
@@ -88,7 +95,7 @@ pub unsafe extern "C" fn tasks_spawn_poll(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, Placement::Worker, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, Start::Now, out) })
 }
 
 /// Spawns a run-to-completion task on the runtime's blocking pool: threads started on demand up
@@ -103,7 +110,7 @@ pub unsafe extern "C" fn tasks_spawn_blocking(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Blocking, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Start::Blocking, out) })
 }
 
 /// Spawns a run-to-completion task that starts once `delay_ns` has passed (a timer of the
@@ -119,7 +126,7 @@ pub unsafe extern "C" fn tasks_spawn_after(
     opts: *const tasks_spawn_opts,
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
-    let placement = Placement::After(Duration::from_nanos(delay_ns));
+    let start = Start::After(Duration::from_nanos(delay_ns));
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, placement, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, start, out) })
 }

@@ -1,8 +1,14 @@
 //! Status codes and the library version.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use super::boundary;
+use super::cast::write_out;
+use crate::core::block_on::BlockOnError;
+use crate::core::local_scheduler::LocalSchedulerError;
+use crate::core::runtime::{BuildError, SpawnError, StopError};
+use crate::core::task::task_local::NoTaskError;
+use crate::core::task::{JoinError, TaskResult};
 
 /// Waits without limit when passed as a timeout.
 pub const TASKS_FOREVER: u64 = u64::MAX;
@@ -78,13 +84,83 @@ pub extern "C" fn tasks_version() -> *const c_char {
     boundary(|| concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast())
 }
 
-impl From<crate::core::runtime::BuildError> for tasks_status {
-    fn from(e: crate::core::runtime::BuildError) -> Self {
-        use crate::core::runtime::BuildError;
+// Every core error becomes a status here, and nowhere else.
+
+impl From<BuildError> for tasks_status {
+    fn from(e: BuildError) -> Self {
         match e {
             BuildError::Invalid => tasks_status::TASKS_ERR_INVALID,
             BuildError::Thread => tasks_status::TASKS_ERR_THREAD,
             BuildError::NoMemory => tasks_status::TASKS_ERR_NO_MEMORY,
         }
     }
+}
+
+impl From<SpawnError> for tasks_status {
+    fn from(_: SpawnError) -> Self {
+        tasks_status::TASKS_ERR_SHUTDOWN
+    }
+}
+
+impl From<StopError> for tasks_status {
+    fn from(e: StopError) -> Self {
+        match e {
+            StopError::DefaultRuntime => tasks_status::TASKS_ERR_INVALID,
+            StopError::OwnThread => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
+            StopError::TimedOut => tasks_status::TASKS_TIMED_OUT,
+        }
+    }
+}
+
+impl From<JoinError> for tasks_status {
+    fn from(e: JoinError) -> Self {
+        match e {
+            JoinError::Pending => tasks_status::TASKS_PENDING,
+            JoinError::TimedOut => tasks_status::TASKS_TIMED_OUT,
+            JoinError::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
+        }
+    }
+}
+
+impl From<LocalSchedulerError> for tasks_status {
+    fn from(e: LocalSchedulerError) -> Self {
+        match e {
+            LocalSchedulerError::WrongThread => tasks_status::TASKS_ERR_WRONG_THREAD,
+            LocalSchedulerError::Shutdown => tasks_status::TASKS_ERR_SHUTDOWN,
+            LocalSchedulerError::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
+        }
+    }
+}
+
+impl From<BlockOnError> for tasks_status {
+    fn from(e: BlockOnError) -> Self {
+        match e {
+            BlockOnError::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
+            BlockOnError::Shutdown => tasks_status::TASKS_ERR_SHUTDOWN,
+        }
+    }
+}
+
+impl From<NoTaskError> for tasks_status {
+    fn from(_: NoTaskError) -> Self {
+        tasks_status::TASKS_ERR_NO_TASK
+    }
+}
+
+/// A finished task's status; its output (null for a cancelled task) goes through
+/// `output` when that is not NULL.
+pub(crate) fn hand_out_result(result: TaskResult, output: *mut *mut c_void) -> tasks_status {
+    let (status, out) = match result {
+        TaskResult::Ok(out) => (tasks_status::TASKS_OK, out),
+        TaskResult::Failed(out) => (tasks_status::TASKS_FAILED, out),
+        TaskResult::Cancelled => return tasks_status::TASKS_CANCELLED,
+    };
+    // SAFETY: the caller's out-pointer, NULL or writable.
+    unsafe { write_out(output, out.cast()) };
+    status
+}
+
+/// `Ok(())` as TASKS_OK, an error as its status.
+pub(crate) fn status_of<E: Into<tasks_status>>(r: Result<(), E>) -> tasks_status {
+    r.map_or_else(Into::into, |()| tasks_status::TASKS_OK)
 }

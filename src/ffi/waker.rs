@@ -3,7 +3,9 @@
 use std::ffi::c_void;
 use std::task::Waker;
 
-use super::{boundary, null_check};
+use super::boundary;
+use super::callback::Callback;
+use super::cast::{self, Castable, OwnedBox};
 use crate::core::task::waker::{WakeFn, custom_waker};
 
 /// Something that can be woken: a task (from tasks_context_waker) or your callback (from
@@ -13,37 +15,33 @@ pub struct tasks_waker {
     _private: [u8; 0],
 }
 
-pub(crate) fn boxed(w: Waker) -> *mut tasks_waker {
-    Box::into_raw(Box::new(w)).cast()
+// SAFETY: wakers are handed out with `give_box` only.
+unsafe impl Castable for tasks_waker {
+    type Rust = Waker;
+    type Ownership = OwnedBox;
 }
 
-unsafe fn waker<'a>(w: *const tasks_waker) -> &'a Waker {
-    // SAFETY: a live waker pointer is a boxed Waker.
-    unsafe { &*w.cast::<Waker>() }
+pub(crate) fn give_waker(w: Waker) -> *mut tasks_waker {
+    cast::give_box(w)
 }
 
+/// The user's wake callback and the drop callback for its data.
 struct CallbackWaker {
-    wake: unsafe extern "C" fn(*mut c_void),
-    data: *mut c_void,
-    drop: Option<unsafe extern "C" fn(*mut c_void)>,
+    wake: Callback,
+    drop: Option<Callback>,
 }
-
-// SAFETY: the contract says wake and drop callbacks may be called from any thread.
-unsafe impl Send for CallbackWaker {}
-unsafe impl Sync for CallbackWaker {}
 
 impl WakeFn for CallbackWaker {
     fn wake(&self) {
-        // SAFETY: the user's callback with the data they gave for it.
-        unsafe { (self.wake)(self.data) }
+        self.wake.call();
     }
 }
 
 impl Drop for CallbackWaker {
     fn drop(&mut self) {
-        if let Some(d) = self.drop {
-            // SAFETY: called once, when the last clone goes.
-            unsafe { d(self.data) }
+        // Once, when the last clone goes.
+        if let Some(d) = &self.drop {
+            d.call();
         }
     }
 }
@@ -57,8 +55,11 @@ pub extern "C" fn tasks_waker_new(
     data: *mut c_void,
     drop: Option<unsafe extern "C" fn(data: *mut c_void)>,
 ) -> *mut tasks_waker {
-    boundary(|| match wake {
-        Some(wake) => boxed(custom_waker(CallbackWaker { wake, data, drop })),
+    boundary(|| match Callback::new(wake, data) {
+        Some(wake) => give_waker(custom_waker(CallbackWaker {
+            wake,
+            drop: Callback::new(drop, data),
+        })),
         None => std::ptr::null_mut(),
     })
 }
@@ -66,11 +67,8 @@ pub extern "C" fn tasks_waker_new(
 /// Another waker that wakes the same thing; free it separately. NULL for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_waker_clone(w: *const tasks_waker) -> *mut tasks_waker {
-    boundary(|| {
-        null_check!(std::ptr::null_mut(); w);
-        // SAFETY: a live waker.
-        boxed(unsafe { waker(w) }.clone())
-    })
+    // SAFETY: NULL or a live waker.
+    boundary(|| unsafe { cast::try_ref(w) }.map_or(std::ptr::null_mut(), |w| give_waker(w.clone())))
 }
 
 /// Wakes and consumes `w` (do not free it afterwards). A wake of a finished or cancelled task
@@ -78,9 +76,10 @@ pub unsafe extern "C" fn tasks_waker_clone(w: *const tasks_waker) -> *mut tasks_
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_waker_wake(w: *mut tasks_waker) {
     boundary(|| {
-        null_check!(w);
-        // SAFETY: the caller gives up the waker.
-        unsafe { Box::from_raw(w.cast::<Waker>()) }.wake();
+        // SAFETY: NULL or a live waker, which the caller gives up.
+        if let Some(w) = unsafe { cast::take_box(w) } {
+            w.wake();
+        }
     })
 }
 
@@ -88,9 +87,10 @@ pub unsafe extern "C" fn tasks_waker_wake(w: *mut tasks_waker) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_waker_wake_by_ref(w: *const tasks_waker) {
     boundary(|| {
-        null_check!(w);
-        // SAFETY: a live waker.
-        unsafe { waker(w) }.wake_by_ref();
+        // SAFETY: NULL or a live waker.
+        if let Some(w) = unsafe { cast::try_ref(w) } {
+            w.wake_by_ref();
+        }
     })
 }
 
@@ -102,18 +102,17 @@ pub unsafe extern "C" fn tasks_waker_will_wake(
     b: *const tasks_waker,
 ) -> bool {
     boundary(|| {
-        null_check!(false; a, b);
-        // SAFETY: live wakers.
-        unsafe { waker(a).will_wake(waker(b)) }
+        // SAFETY: NULL or live wakers.
+        match unsafe { (cast::try_ref(a), cast::try_ref(b)) } {
+            (Some(a), Some(b)) => a.will_wake(b),
+            _ => false,
+        }
     })
 }
 
 /// Frees a waker without waking. NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_waker_free(w: *mut tasks_waker) {
-    boundary(|| {
-        null_check!(w);
-        // SAFETY: the caller gives up the waker.
-        drop(unsafe { Box::from_raw(w.cast::<Waker>()) });
-    })
+    // SAFETY: NULL or a live waker, which the caller gives up.
+    boundary(|| drop(unsafe { cast::take_box(w) }))
 }

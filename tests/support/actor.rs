@@ -11,7 +11,7 @@ use tasks::ffi::current::tasks_current_id;
 use tasks::ffi::executor::*;
 use tasks::ffi::join_handle::*;
 use tasks::ffi::join_set::*;
-use tasks::ffi::metrics::tasks_metrics;
+use tasks::ffi::runtime::tasks_metrics;
 use tasks::ffi::runtime::{
     tasks_runtime, tasks_runtime_default, tasks_runtime_metrics, tasks_runtime_shutdown,
 };

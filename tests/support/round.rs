@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tasks::ffi::abort_handle::tasks_abort_handle_free;
 use tasks::ffi::join_handle::{tasks_join_handle_free, tasks_join_handle_join};
-use tasks::ffi::metrics::tasks_metrics;
+use tasks::ffi::runtime::tasks_metrics;
 use tasks::ffi::runtime::{tasks_runtime_default, tasks_runtime_metrics};
 use tasks::ffi::status::TASKS_FOREVER;
 

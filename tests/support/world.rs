@@ -12,7 +12,7 @@ use std::sync::{Mutex, RwLock};
 
 use tasks::ffi::builder::*;
 use tasks::ffi::executor::tasks_executor;
-use tasks::ffi::metrics::tasks_metrics;
+use tasks::ffi::runtime::tasks_metrics;
 use tasks::ffi::runtime::{
     tasks_runtime, tasks_runtime_free, tasks_runtime_metrics, tasks_runtime_shutdown,
 };

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::Shared;
+use super::Runtime;
 use crate::core::sync::{Condvar, Mutex};
-use crate::core::task::{Notified, harness};
+use crate::core::task::Notified;
 
 #[derive(Default)]
 struct PoolState {
@@ -43,7 +43,7 @@ impl BlockingPool {
     /// Queues a blocking task and makes sure a thread will run it: an idle thread is woken, or a
     /// new one started if under the limit (otherwise it waits for a busy thread). If the OS
     /// refuses a thread while none exists, the task stays queued and the next submit retries.
-    pub(crate) fn submit(&self, shared: &Arc<Shared>, entry: Notified) {
+    pub(crate) fn submit(&self, shared: &Arc<Runtime>, entry: Notified) {
         let mut st = self.state.lock();
         st.queue.push_back(entry);
         if st.idle >= st.queue.len() {
@@ -110,15 +110,15 @@ fn take_exited(st: &mut PoolState) -> Vec<JoinHandle<()>> {
     done.into_iter().map(|(_, h)| h).collect()
 }
 
-fn run_thread(shared: Arc<Shared>, id: usize) {
-    let _ctx = super::context::enter_runtime(&shared);
+fn run_thread(shared: Arc<Runtime>, id: usize) {
+    let _ctx = super::this_thread::enter_runtime(&shared);
     let pool = &shared.blocking;
     let keep_alive = shared.config.blocking_keep_alive;
     let mut st = pool.state.lock();
     loop {
         if let Some(entry) = st.queue.pop_front() {
             drop(st);
-            harness::run_counted(entry, || {
+            entry.run_counted(|| {
                 shared
                     .blocking_polls
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

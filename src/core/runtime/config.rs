@@ -24,6 +24,48 @@ pub(crate) struct Config {
     pub(crate) on_thread_stop: Option<ThreadHook>,
 }
 
+/// A setting out of its documented range; the configuration is unchanged.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct InvalidSetting;
+
+impl Config {
+    /// 1 to [`MAX_WORKER_THREADS`].
+    pub(crate) fn set_worker_threads(&mut self, n: usize) -> Result<(), InvalidSetting> {
+        if n == 0 || n > MAX_WORKER_THREADS {
+            return Err(InvalidSetting);
+        }
+        self.worker_threads = n;
+        Ok(())
+    }
+
+    /// At least 1.
+    pub(crate) fn set_max_blocking_threads(&mut self, n: usize) -> Result<(), InvalidSetting> {
+        if n == 0 {
+            return Err(InvalidSetting);
+        }
+        self.max_blocking_threads = n;
+        Ok(())
+    }
+
+    /// [`MIN_STACK_SIZE`] to [`MAX_STACK_SIZE`].
+    pub(crate) fn set_stack_size(&mut self, bytes: usize) -> Result<(), InvalidSetting> {
+        if !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&bytes) {
+            return Err(InvalidSetting);
+        }
+        self.stack_size = bytes;
+        Ok(())
+    }
+
+    /// Any name without NUL bytes (threads are named "<prefix>-N").
+    pub(crate) fn set_thread_name(&mut self, prefix: String) -> Result<(), InvalidSetting> {
+        if prefix.contains('\0') {
+            return Err(InvalidSetting);
+        }
+        self.thread_name = prefix;
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

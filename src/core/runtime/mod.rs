@@ -5,18 +5,19 @@
 //! refused from then on), aborts every listed task (those not running are cancelled on the
 //! spot; running ones see the request), discards the queue entries it can reach, wakes every
 //! worker so they discard theirs, and waits until every task has been released. `free` does a
-//! shutdown without limit, then stops and joins every thread. The memory of [`Shared`] lives
+//! shutdown without limit, then stops and joins every thread. The memory of [`Runtime`] lives
 //! while a thread of the runtime, the user's handle, or a remote waker in the middle of a
 //! schedule holds an `Arc` to it; tasks do not keep it alive, because a task is released from
 //! the owner list before it can outlive the runtime (rule 8 of `core::task`).
 
 pub(crate) mod blocking;
 pub(crate) mod config;
-pub(crate) mod context;
 pub(crate) mod fork;
+pub(crate) mod this_thread;
+pub(crate) mod wait;
 pub(crate) mod worker;
 
-use std::ptr::NonNull;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -24,14 +25,11 @@ use std::time::{Duration, Instant};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
 use crate::core::idle::Idle;
-use crate::core::local::LocalScheduler;
+use crate::core::local_scheduler::LocalScheduler;
 use crate::core::park::Parker;
 use crate::core::sync::Mutex;
-use crate::core::task::owned::OwnedTasks;
-use crate::core::task::state::Outcome;
 use crate::core::task::{
-    Body, Header, Notified, Placement, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness,
-    join, waiters,
+    self, Body, JoinHandle, Joining, Notified, OwnedTasks, Placement, Schedule, ScheduleKind,
 };
 use crate::core::timer::{self, InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 pub(crate) use config::Config;
@@ -45,10 +43,7 @@ pub(crate) struct WorkerShared {
     pub(crate) lifo: LifoSlot,
 }
 
-#[repr(C)]
-pub(crate) struct Shared {
-    /// Must stay the first field: tasks point at it.
-    scheduler: Scheduler,
+pub(crate) struct Runtime {
     pub(crate) config: Config,
     pub(crate) owned: OwnedTasks,
     injector: Injector<Notified>,
@@ -74,17 +69,31 @@ pub(crate) struct Shared {
     block_ons: Mutex<Option<Vec<Weak<LocalScheduler>>>>,
 }
 
-static VTABLE: SchedulerVtable = SchedulerVtable {
-    schedule: schedule_entry,
-    completed: task_completed,
-    release: task_released,
-    add_timer,
-    cancel_timer,
-};
+/// Why a runtime was not stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum StopError {
+    /// The process-wide default runtime is never stopped.
+    DefaultRuntime,
+    /// From one of the runtime's own threads (or a `block_on` on it).
+    OwnThread,
+    /// Tasks were still running when the shutdown's timeout passed.
+    TimedOut,
+}
 
-/// Why a spawn did not happen. The body comes back untouched.
-pub(crate) enum SpawnError {
-    Shutdown,
+/// Why a spawn did not happen: the runtime is shut down (or was built before a `fork`). The
+/// body comes back untouched with it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SpawnError;
+
+/// Where a spawned task runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// On the workers, now.
+    Now,
+    /// On the blocking pool.
+    Blocking,
+    /// On the workers once this much time has passed (never earlier); zero is `Now`.
+    After(Duration),
 }
 
 /// Why a runtime could not be built.
@@ -98,27 +107,33 @@ pub(crate) enum BuildError {
     NoMemory,
 }
 
-/// Counters for `tasks_runtime_metrics`.
+/// A runtime's counters. completed = finished with OK, failed = FAILED, cancelled = CANCELLED;
+/// alive = spawned and not yet finished; spawned = completed + failed + cancelled + alive.
+/// polls counts task runs (a poll of a poll-style task, the run of a run-to-completion task).
+/// The queue depths are a snapshot.
+// The one list of the metrics: the C binding hands this struct out as it is (`repr(C)`;
+// named `tasks_metrics` in the header by cbindgen.toml).
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Metrics {
-    pub(crate) workers: usize,
-    pub(crate) blocking_threads: usize,
-    pub(crate) idle_blocking_threads: usize,
-    pub(crate) spawned: u64,
-    pub(crate) completed: u64,
-    pub(crate) failed: u64,
-    pub(crate) cancelled: u64,
-    pub(crate) alive: u64,
-    pub(crate) polls: u64,
-    pub(crate) steals: u64,
-    pub(crate) parks: u64,
-    pub(crate) injection_queue_depth: u64,
-    pub(crate) local_queue_depth: u64,
+pub struct Metrics {
+    pub workers: usize,
+    pub blocking_threads: usize,
+    pub idle_blocking_threads: usize,
+    pub spawned: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub alive: u64,
+    pub polls: u64,
+    pub steals: u64,
+    pub parks: u64,
+    pub injection_queue_depth: u64,
+    pub local_queue_depth: u64,
 }
 
-impl Shared {
+impl Runtime {
     /// Builds a runtime and starts its workers.
-    pub(crate) fn build(config: Config, is_default: bool) -> Result<Arc<Shared>, BuildError> {
+    pub(crate) fn build(config: Config, is_default: bool) -> Result<Arc<Runtime>, BuildError> {
         let n = config.worker_threads.max(1);
         if n > config::MAX_WORKER_THREADS
             || !(config::MIN_STACK_SIZE..=config::MAX_STACK_SIZE).contains(&config.stack_size)
@@ -126,8 +141,7 @@ impl Shared {
             return Err(BuildError::Invalid);
         }
         let locals: Vec<Worker<Notified>> = (0..n).map(|_| Worker::new_fifo()).collect();
-        let shared = Arc::new(Shared {
-            scheduler: Scheduler { vtable: &VTABLE },
+        let shared = Arc::new(Runtime {
             owned: OwnedTasks::new(n * 4),
             injector: Injector::new(),
             stealers: locals.iter().map(|w| w.stealer()).collect(),
@@ -228,13 +242,6 @@ impl Shared {
             })
     }
 
-    /// The pointer tasks keep. Taken from the `Arc` (not from a reference to the field or the
-    /// struct) so that it may be turned back into the `Arc` to take a count (remote wakes).
-    pub(crate) fn scheduler_ptr(self: &Arc<Self>) -> NonNull<Scheduler> {
-        // SAFETY: Arc::as_ptr is never null.
-        unsafe { NonNull::new_unchecked(Arc::as_ptr(self).cast_mut()) }.cast()
-    }
-
     /// Whether this runtime was created before a `fork()` of this process: it then behaves as
     /// shut down (see `fork`).
     #[inline]
@@ -242,85 +249,34 @@ impl Shared {
         fork::current() != self.fork_generation
     }
 
-    /// Spawns a task. On success returns the join handle's reference if one was asked for.
+    /// Spawns a task (the one spawn path, `task::spawn`, then the queue `start` names). Returns
+    /// the join handle when `joining` asks for one.
     pub(crate) fn spawn<B: Body>(
         self: &Arc<Self>,
         body: B,
-        blocking: bool,
-        want_handle: bool,
-    ) -> Result<Option<TaskRef>, (SpawnError, B)> {
+        start: Start,
+        joining: Joining,
+    ) -> Result<Option<JoinHandle>, (SpawnError, B)> {
         if self.is_forked() {
-            return Err((SpawnError::Shutdown, body));
+            return Err((SpawnError, body));
         }
-        let id = crate::core::id::next_id();
-        let h = Header::allocate(
-            body,
-            id,
-            self.scheduler_ptr(),
-            if blocking {
-                Placement::Blocking
-            } else {
-                Placement::Worker
-            },
-            want_handle,
-        );
-        if !self.owned.insert(h) {
-            // SAFETY: never linked or queued; nobody else has seen it.
-            let body = unsafe { Header::unallocate::<B>(h) };
-            return Err((SpawnError::Shutdown, body));
-        }
-        // SAFETY: allocate gave us refs: list (now the list's), entry, and maybe the handle.
-        let entry = unsafe { Notified::from_raw(h) };
-        let handle = want_handle.then(|| unsafe { TaskRef::from_raw(h) });
-        if blocking {
-            self.blocking.submit(self, entry);
-        } else {
-            self.schedule(entry, ScheduleKind::Spawn);
-        }
-        Ok(handle)
-    }
-
-    /// Spawns a task that starts once `delay` has passed: its first queue entry waits in the
-    /// timer driver. A zero delay is a plain spawn.
-    pub(crate) fn spawn_after<B: Body>(
-        self: &Arc<Self>,
-        body: B,
-        delay: Duration,
-        want_handle: bool,
-    ) -> Result<Option<TaskRef>, (SpawnError, B)> {
-        let Some(deadline) = Instant::now()
-            .checked_add(delay)
-            .filter(|_| !delay.is_zero())
-        else {
-            return self.spawn(body, false, want_handle);
+        let deadline = match start {
+            Start::After(delay) if !delay.is_zero() => Instant::now().checked_add(delay),
+            _ => None,
         };
-        if self.is_forked() {
-            return Err((SpawnError::Shutdown, body));
+        let placement = match (start, deadline) {
+            (Start::Blocking, _) => Placement::Blocking,
+            (_, Some(deadline)) => Placement::Delayed(TimerKey::new(deadline)),
+            _ => Placement::Worker,
+        };
+        let spawned = task::spawn(self, body, placement, joining).map_err(|b| (SpawnError, b))?;
+        match placement {
+            Placement::Worker => self.submit(spawned.entry, ScheduleKind::Spawn),
+            Placement::Blocking => self.blocking.submit(self, spawned.entry),
+            // The first entry waits in the timer driver until the start time.
+            Placement::Delayed(key) => self.add_timer(key, TimerTarget::Start(spawned.entry)),
         }
-        let id = crate::core::id::next_id();
-        let h = Header::allocate(
-            body,
-            id,
-            self.scheduler_ptr(),
-            Placement::Worker,
-            want_handle,
-        );
-        // The key goes in the task before anyone else can see it (an abort reads it).
-        let key = TimerKey::new(deadline);
-        // SAFETY: a fresh allocation that nobody else has seen yet.
-        let header = unsafe { h.as_ref() };
-        header.state.set_delayed();
-        header.ext().timer.with_mut(|t| unsafe { *t = Some(key) });
-        if !self.owned.insert(h) {
-            // SAFETY: never linked or queued; nobody else has seen it.
-            let body = unsafe { Header::unallocate::<B>(h) };
-            return Err((SpawnError::Shutdown, body));
-        }
-        // SAFETY: the refs from allocate: list (now the list's), entry (now the timer's), handle.
-        let entry = unsafe { Notified::from_raw(h) };
-        let handle = want_handle.then(|| unsafe { TaskRef::from_raw(h) });
-        self.add_timer(key, TimerTarget::Start(entry));
-        Ok(handle)
+        Ok(spawned.handle)
     }
 
     pub(crate) fn add_timer(&self, key: TimerKey, target: TimerTarget) {
@@ -359,13 +315,15 @@ impl Shared {
         let now = Instant::now();
         if self.timers.is_due(now) {
             timer::fire(self.timers.take_expired(now), |n| {
-                self.schedule(n, ScheduleKind::Wake)
+                self.submit(n, ScheduleKind::Wake)
             });
         }
     }
 
-    fn schedule(&self, entry: Notified, kind: ScheduleKind) {
-        match context::current_worker() {
+    /// Queues an entry from a thread that keeps the runtime alive (a worker, or a caller holding
+    /// an `Arc`): a worker of this runtime keeps it local, anyone else uses the injector.
+    fn submit(&self, entry: Notified, kind: ScheduleKind) {
+        match this_thread::current_worker() {
             Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) => w.schedule_local(entry, kind),
             _ => self.push_remote(entry),
         }
@@ -396,9 +354,48 @@ impl Shared {
         }
     }
 
+    /// Whether this runtime may be stopped from here: never the default runtime (other parts
+    /// of the process may be using it), and never from one of its own threads (the stop would
+    /// wait for the very thread asking).
+    fn check_can_stop(&self) -> Result<(), StopError> {
+        if self.is_default {
+            Err(StopError::DefaultRuntime)
+        } else if self.is_current() {
+            Err(StopError::OwnThread)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The user's shutdown: [`shutdown_now`](Self::shutdown_now) after `check_can_stop`;
+    /// `TimedOut` when tasks were still running at the timeout (the runtime stays closed).
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> Result<(), StopError> {
+        self.check_can_stop()?;
+        if self.shutdown_now(timeout) {
+            Ok(())
+        } else {
+            Err(StopError::TimedOut)
+        }
+    }
+
+    /// The user's free, taking over the user's count: a full shutdown, every thread joined,
+    /// then the count is released. Refused (as `check_can_stop`) with the count left with
+    /// the caller. In a child process after `fork` nothing is stopped or released: the
+    /// runtime's tasks belong to the parent, so its memory is left as it is.
+    pub(crate) fn free(this: Arc<Runtime>) -> Result<(), StopError> {
+        let this = ManuallyDrop::new(this);
+        this.check_can_stop()?;
+        if this.is_forked() {
+            return Ok(());
+        }
+        this.shutdown_and_join();
+        drop(ManuallyDrop::into_inner(this));
+        Ok(())
+    }
+
     /// Closes the runtime to spawns and cancels everything not running (first call only), then
     /// waits for all tasks to be released. Returns false on timeout.
-    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+    fn shutdown_now(&self, timeout: Option<Duration>) -> bool {
         if self.is_forked() {
             // The parent's tasks and threads: nothing here to stop or wait for.
             return true;
@@ -432,7 +429,7 @@ impl Shared {
         };
         if let Some((tasks, block_ons, timers, entries)) = closing {
             for task in tasks {
-                harness::abort(task.ptr());
+                task.abort();
             }
             for sched in block_ons.iter().filter_map(Weak::upgrade) {
                 sched.abort_all();
@@ -449,7 +446,7 @@ impl Shared {
         if self.is_forked() {
             return;
         }
-        self.shutdown(None);
+        self.shutdown_now(None);
         self.stop_threads();
     }
 
@@ -500,16 +497,48 @@ impl Shared {
     /// Whether the calling thread is one of this runtime's threads, also from inside a
     /// `block_on` of another runtime.
     pub(crate) fn is_current(&self) -> bool {
-        context::belongs_to(self)
+        this_thread::belongs_to(self)
+    }
+}
+
+/// Runs `f`, which may block for long. On a worker thread the worker's core (and the tasks it
+/// holds) first goes to a substitute thread (see `WorkerCtx::block_in_place`); elsewhere `f`
+/// just runs.
+pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
+    match this_thread::current_worker() {
+        Some(w) => w.block_in_place(f),
+        None => f(),
+    }
+}
+
+/// Calls `f` with the runtime a call means: `explicit` if given, else the runtime of the calling
+/// thread (a worker or blocking thread of it, or inside its `block_on`), else the default
+/// runtime. None when the default runtime was needed and could not be started.
+pub(crate) fn with_runtime<R>(
+    explicit: Option<&Arc<Runtime>>,
+    f: impl FnOnce(&Arc<Runtime>) -> R,
+) -> Option<R> {
+    if let Some(rt) = explicit {
+        return Some(f(rt));
+    }
+    let mut f = Some(f);
+    let mine = this_thread::with_current_runtime(|rt| match f.take() {
+        Some(f) if !rt.is_forked() => Ok(f(rt)),
+        other => Err(other),
+    });
+    match mine {
+        Some(Ok(r)) => Some(r),
+        Some(Err(rest)) => default_runtime().map(rest.expect("not called")),
+        None => default_runtime().map(f.expect("not called")),
     }
 }
 
 /// The process-wide default runtime, created on first use and never freed (None if its
 /// threads could not be started; a later call tries again). In a child process after `fork`
 /// a new one is built: the parent's stays allocated but unused (see `fork`).
-pub(crate) fn default_runtime() -> Option<&'static Arc<Shared>> {
+pub(crate) fn default_runtime() -> Option<&'static Arc<Runtime>> {
     use std::sync::atomic::AtomicPtr;
-    static DEFAULT: AtomicPtr<Arc<Shared>> = AtomicPtr::new(std::ptr::null_mut());
+    static DEFAULT: AtomicPtr<Arc<Runtime>> = AtomicPtr::new(std::ptr::null_mut());
     let current = DEFAULT.load(Ordering::Acquire);
     // SAFETY: published below from a leaked Box, never freed.
     if let Some(rt) = unsafe { current.as_ref() }
@@ -519,7 +548,7 @@ pub(crate) fn default_runtime() -> Option<&'static Arc<Shared>> {
     }
     // No lock (one held by a parent thread at fork time would never be released in the
     // child): build, then publish unless another thread won the race.
-    let fresh = Box::into_raw(Box::new(Shared::build(Config::default(), true).ok()?));
+    let fresh = Box::into_raw(Box::new(Runtime::build(Config::default(), true).ok()?));
     match DEFAULT.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
         // SAFETY: just published; leaked for the life of the process.
         Ok(_) => Some(unsafe { &*fresh }),
@@ -533,88 +562,30 @@ pub(crate) fn default_runtime() -> Option<&'static Arc<Shared>> {
     }
 }
 
-/// Waits for a task: helping on a worker thread, parking elsewhere. None on timeout.
-pub(crate) fn join_task(target: NonNull<Header>, deadline: Option<Instant>) -> Option<Outcome> {
-    if let Some(w) = context::current_worker() {
-        return w.join(target, deadline);
-    }
-    // SAFETY: the caller holds a reference (its join handle).
-    let target = unsafe { target.as_ref() };
-    let done = wait_until(
-        &|| join::outcome(target).is_some(),
-        &|p| waiters::register(target, p),
-        &|p| waiters::deregister(target, p),
-        deadline,
-    );
-    if done { join::outcome(target) } else { None }
-}
+impl Schedule for Runtime {
+    const THREAD_BOUND: bool = false;
 
-/// Waits until `done()` or `deadline` (see `WorkerCtx::help_until`): on a worker thread it runs
-/// other tasks meanwhile, elsewhere it parks the thread. Returns whether `done()`.
-pub(crate) fn wait_until(
-    done: &dyn Fn() -> bool,
-    arm: &dyn Fn(&Arc<Parker>) -> bool,
-    disarm: &dyn Fn(&Arc<Parker>),
-    deadline: Option<Instant>,
-) -> bool {
-    if let Some(w) = context::current_worker() {
-        return w.help_until(done, arm, disarm, deadline);
+    fn task_list(&self) -> &OwnedTasks {
+        &self.owned
     }
-    let parker = crate::core::park::current();
-    loop {
-        if done() {
-            return true;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return false;
-        }
-        if arm(&parker) {
-            parker.park(deadline);
-            disarm(&parker);
+
+    fn schedule(this: &Arc<Self>, entry: Notified, kind: ScheduleKind) {
+        match this_thread::current_worker() {
+            Some(w) if Arc::ptr_eq(&w.shared, this) => w.schedule_local(entry, kind),
+            _ => {
+                // From outside the runtime: once the entry is pushed, a worker may run the task
+                // to completion and the runtime may be freed before we wake a worker, so hold it.
+                let guard = Arc::clone(this);
+                guard.push_remote(entry);
+            }
         }
     }
-}
 
-unsafe fn shared_of<'a>(s: NonNull<Scheduler>) -> &'a Shared {
-    // SAFETY: `scheduler` is the first field of the repr(C) Shared these tasks point at.
-    unsafe { s.cast::<Shared>().as_ref() }
-}
-
-unsafe fn schedule_entry(s: NonNull<Scheduler>, entry: Notified, kind: ScheduleKind) {
-    // SAFETY: the task is SCHEDULED hence listed, hence the runtime is alive (rule 8).
-    let shared = unsafe { shared_of(s) };
-    match context::current_worker() {
-        Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), shared) => w.schedule_local(entry, kind),
-        _ => {
-            // From outside the runtime: once the entry is pushed, a worker may run the task to
-            // completion and the runtime may be freed before we wake a worker, so hold it.
-            // SAFETY: the Shared is alive (above), and `s` came from `Arc::as_ptr`.
-            let raw = s.cast::<Shared>().as_ptr().cast_const();
-            let guard = unsafe {
-                Arc::increment_strong_count(raw);
-                Arc::from_raw(raw)
-            };
-            guard.push_remote(entry);
-        }
+    fn add_timer(&self, key: TimerKey, target: TimerTarget) {
+        Runtime::add_timer(self, key, target);
     }
-}
 
-unsafe fn task_completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome) {
-    // SAFETY: called while the task is still listed.
-    unsafe { shared_of(s) }.owned.count(h, outcome);
-}
-
-unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {
-    // SAFETY: called for a listed task.
-    unsafe { shared_of(s) }.add_timer(key, target);
-}
-
-unsafe fn cancel_timer(s: NonNull<Scheduler>, key: TimerKey) -> Option<TimerTarget> {
-    // SAFETY: called for a listed task.
-    unsafe { shared_of(s) }.timers.cancel(key)
-}
-
-unsafe fn task_released(s: NonNull<Scheduler>, h: &Header) {
-    // SAFETY: called while the task is still listed.
-    unsafe { shared_of(s) }.owned.remove(h);
+    fn cancel_timer(&self, key: TimerKey) -> Option<TimerTarget> {
+        self.timers.cancel(key)
+    }
 }

@@ -2,7 +2,7 @@
 //! currently owns it.
 //!
 //! # The core
-//! A core holds a local queue (crossbeam FIFO deque, stealable through `Shared::stealers`), a
+//! A core holds a local queue (crossbeam FIFO deque, stealable through `Runtime::stealers`), a
 //! LIFO slot for the task the running task just woke or spawned (an atomic slot that searching
 //! workers may empty too, see [`LifoSlot`]), and the scheduling counters. The loop
 //! takes the LIFO slot (at most `MAX_LIFO_STREAK` in a row, so two tasks waking each other
@@ -58,11 +58,10 @@ use std::time::Instant;
 
 use crossbeam_deque::{Steal, Worker};
 
-use super::Shared;
-use super::context;
-use crate::core::park::{self, Parker};
-use crate::core::task::state::Outcome;
-use crate::core::task::{Header, Notified, ScheduleKind, harness, join, waiters};
+use super::Runtime;
+use super::this_thread;
+use super::wait::{WaitFor, park_until};
+use crate::core::task::{Header, JoinHandle, Notified, ScheduleKind};
 
 const INJECTOR_INTERVAL: u32 = 61;
 const MAX_LIFO_STREAK: u32 = 3;
@@ -178,7 +177,7 @@ impl Core {
 
 /// The per-thread side of a worker: lives on the thread's stack; holds a core or not.
 pub(crate) struct WorkerCtx {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<Runtime>,
     /// The core this thread owns (a leaked `Box<Core>`), None once given away.
     core: Cell<Option<NonNull<Core>>>,
     help_depth: Cell<u32>,
@@ -190,7 +189,7 @@ pub(crate) struct WorkerCtx {
 }
 
 /// A worker thread's body: runs `core` until the runtime exits or the core is given away.
-pub(crate) fn run(shared: Arc<Shared>, core: Box<Core>) {
+pub(crate) fn run(shared: Arc<Runtime>, core: Box<Core>) {
     let base_marker = 0u8;
     let ctx = WorkerCtx {
         shared,
@@ -199,8 +198,8 @@ pub(crate) fn run(shared: Arc<Shared>, core: Box<Core>) {
         stack_base: &base_marker as *const u8 as usize,
         pinned: Cell::new(0),
     };
-    let _rt = context::enter_runtime(&ctx.shared);
-    let _w = context::enter_worker(&ctx);
+    let _rt = this_thread::enter_runtime(&ctx.shared);
+    let _w = this_thread::enter_worker(&ctx);
     ctx.main_loop();
     if let Some(core) = ctx.take_core() {
         ctx.drain(&core);
@@ -293,7 +292,7 @@ impl WorkerCtx {
         };
         self.leave_search(core);
         let stats = self.stats(core);
-        harness::run_counted(t, || bump(&stats.polls));
+        t.run_counted(|| bump(&stats.polls));
     }
 
     fn next_task(&self, core: &Core) -> Option<Notified> {
@@ -505,65 +504,39 @@ impl WorkerCtx {
         self.help_depth.get() < MAX_HELP_DEPTH && self.stack_ok()
     }
 
-    /// Join on this worker (see module docs). `target` is alive (the caller holds the handle).
-    pub(crate) fn join(
-        &self,
-        target_ptr: NonNull<Header>,
-        deadline: Option<Instant>,
-    ) -> Option<Outcome> {
-        // SAFETY: the caller holds a reference (its join handle).
-        let target = unsafe { target_ptr.as_ref() };
-        let own = std::ptr::eq(
-            target.scheduler.as_ptr(),
-            self.shared.scheduler_ptr().as_ptr(),
-        );
-        // Only an unlimited join runs the task inline: a run cannot be cut short, so a timed join
-        // would lose its timeout. `try_claim` refuses a task whose start time has not come.
-        if own
-            && deadline.is_none()
-            && !target.is_poll_style()
-            && !target.is_blocking()
-            && self.stack_ok()
-            && let Some(core) = self.core()
-        {
-            let stats = self.stats(core);
-            harness::try_run_inline(target_ptr, || bump(&stats.polls));
+    /// A join of `handle` on this worker (rule 3 of `core::task`): runs the task right here,
+    /// like a function call, if it is a run-to-completion task of this runtime that nobody has
+    /// started, and this stack has room for it. Returns whether it ran.
+    pub(crate) fn try_run_inline(&self, handle: &JoinHandle) -> bool {
+        if !handle.belongs_to(&self.shared) || !self.stack_ok() {
+            return false;
         }
-        let done = self.help_until(
-            &|| join::outcome(target).is_some(),
-            &|p| waiters::register(target, p),
-            &|p| waiters::deregister(target, p),
-            deadline,
-        );
-        if done { join::outcome(target) } else { None }
+        let Some(core) = self.core() else {
+            return false;
+        };
+        let stats = self.stats(core);
+        handle.run_inline(|| bump(&stats.polls))
     }
 
-    /// Runs other tasks until `done()` or `deadline`; with nothing to run, sleeps as an idle
-    /// worker after `arm` registered this worker's parker with whatever makes `done` true
-    /// (`arm` returns false if it already is; `disarm` undoes it). When no more tasks may nest
-    /// on this stack, the core goes to a new thread and this one waits coreless. Returns
-    /// whether `done()`. On every return the core (if still here) has left the searching set.
-    pub(crate) fn help_until(
-        &self,
-        done: &dyn Fn() -> bool,
-        arm: &dyn Fn(&Arc<Parker>) -> bool,
-        disarm: &dyn Fn(&Arc<Parker>),
-        deadline: Option<Instant>,
-    ) -> bool {
+    /// The worker's side of `wait::wait_until`: runs other tasks until `cond.done()` or
+    /// `deadline`; with nothing to run, sleeps as an idle worker after `cond.arm` registered this
+    /// worker's parker. When no more tasks may nest on this stack, the core goes to a new thread
+    /// and this one waits coreless (as a plain thread). Returns whether `cond.done()`. On every
+    /// return the core (if still here) has left the searching set.
+    pub(crate) fn help_until(&self, cond: &dyn WaitFor, deadline: Option<Instant>) -> bool {
         // Whether this wait took part in the idle protocol (searched or slept): a producer may
         // then have counted on this worker to find its task, which a wait that ends now leaves
         // behind (see the end).
         let mut took_part = false;
         let finished = loop {
-            if done() {
+            if cond.done() {
                 break true;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 break false;
             }
             let Some(core) = self.core() else {
-                park_until(arm, disarm, deadline);
-                continue;
+                break park_until(cond, deadline);
             };
             if !self.may_nest() {
                 if self.hand_off_core() {
@@ -572,9 +545,9 @@ impl WorkerCtx {
                 // No thread could be started: park outside the idle set holding nothing.
                 self.release_work(core);
                 let parker = Arc::clone(&self.shared.workers[core.index].parker);
-                if arm(&parker) {
+                if cond.arm(&parker) {
                     parker.park(deadline);
-                    disarm(&parker);
+                    cond.disarm(&parker);
                 }
                 continue;
             }
@@ -586,9 +559,9 @@ impl WorkerCtx {
                 continue;
             }
             let parker = Arc::clone(&self.shared.workers[core.index].parker);
-            if arm(&parker) {
+            if cond.arm(&parker) {
                 self.sleep(core, deadline);
-                disarm(&parker);
+                cond.disarm(&parker);
             }
         };
         if let Some(core) = self.core() {
@@ -601,18 +574,5 @@ impl WorkerCtx {
             }
         }
         finished
-    }
-}
-
-/// A plain thread's wait: park on the thread's own parker until `done` is signalled.
-fn park_until(
-    arm: &dyn Fn(&Arc<Parker>) -> bool,
-    disarm: &dyn Fn(&Arc<Parker>),
-    deadline: Option<Instant>,
-) {
-    let parker = park::current();
-    if arm(&parker) {
-        parker.park(deadline);
-        disarm(&parker);
     }
 }

@@ -11,13 +11,13 @@
 
 use std::task::Waker;
 
-use super::locals::LocalValues;
+use super::task_local::LocalValues;
 use crate::core::sync::UnsafeCell;
 use crate::core::timer::TimerKey;
 
 #[derive(Default)]
-pub(crate) struct Extension {
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
-    pub(crate) locals: UnsafeCell<LocalValues>,
-    pub(crate) timer: UnsafeCell<Option<TimerKey>>,
+pub(super) struct Extension {
+    pub(super) join_waker: UnsafeCell<Option<Waker>>,
+    pub(super) locals: UnsafeCell<LocalValues>,
+    pub(super) timer: UnsafeCell<Option<TimerKey>>,
 }

@@ -1,25 +1,36 @@
 //! Tasks: one allocation per task, a state word, and the rules every thread follows.
 //!
 //! # Layout
-//! A task is one heap block, a [`Cell<B>`]: a type-erased [`Header`] (64 bytes: owner-list
-//! links, state word, id, scheduler, vtable, join-waker slot, output slot), then the body `B`
-//! (what the user passed: function, argument, drop functions, name). Everything generic goes
-//! through the header's [`Vtable`], so queues, wakers and handles all hold a plain
-//! `NonNull<Header>`.
+//! A task is one heap block, a `Cell<B, S>` (see `cell`): a type-erased [`Header`] (64 bytes:
+//! owner-list links, state word, id, scheduler pointer, vtable, pointer to the lazily allocated
+//! extension that holds the join-waker slot, output slot), then the body `B` (what the user
+//! passed: function, argument, drop functions, name). Everything generic, the body's type `B`
+//! and the scheduler's type `S` (a [`Schedule`]), goes through the header's vtable, so queues,
+//! wakers and handles all hold one pointer to the header.
+//!
+//! # Interfaces
+//! Outside this module a task is only reached through owning types, each holding one
+//! reference: [`TaskRef`] (a plain reference: abort handles, owner lists), [`JoinHandle`]
+//! (the reference plus the join interest), [`Notified`] (a queue entry: the reference plus
+//! SCHEDULED) and the waker of [`Context::waker`]. Inside, `raw::RawTask` is the one place
+//! where a pointer becomes a task: its `unsafe fn from_raw` states the contract (a live block,
+//! a reference held for as long as it is used), and everything after it is a safe method. The
+//! state flags and header fields are private to this module.
 //!
 //! # References
 //! The reference count lives in the state word (see [`state`]). References are held by: the
 //! owner's task list (from spawn until release, see below), each queue entry (a [`Notified`],
 //! one per SCHEDULED), the join handle, each abort handle, each waker, and any thread that
-//! temporarily holds a [`TaskRef`]. The block is freed when the count reaches zero.
+//! temporarily holds a [`TaskRef`]. A count past 2^47 (leaked clones) aborts the process. The block is freed when the count reaches zero.
 //!
 //! # States and transitions
 //! Flags: RUNNING, COMPLETE, SCHEDULED, NOTIFIED, CANCEL_REQUESTED, JOIN_INTEREST, JOIN_WAKER,
 //! JOIN_PARKED, REGISTERING; outcome bits; kind bits. Every transition is one atomic RMW.
 //!
-//! 1. **spawn**: the state starts as SCHEDULED (+JOIN_INTEREST with a handle) with refs = list +
-//!    queue entry (+ handle). The task is inserted in the owner's list (refused if the owner is
-//!    closed: nothing ran, nothing is dropped but the block) and its entry submitted.
+//! 1. **spawn** ([`spawn`], the one spawn path of every scheduler): the state starts as
+//!    SCHEDULED (+JOIN_INTEREST with a handle) with refs = list + queue entry (+ handle). The
+//!    task is inserted in the owner's list (refused if the owner is closed: nothing ran, the
+//!    block is freed and the body handed back untouched) and its entry submitted.
 //! 2. **pop/run**: a worker pops an entry: SCHEDULED is cleared. If RUNNING or COMPLETE is set
 //!    the entry was stale (someone claimed the task inline or by abort): its reference is
 //!    dropped; if the task is COMPLETE this pop is the one that releases it. Otherwise the
@@ -44,7 +55,7 @@
 //!    the task completes as CANCELLED and its joiners are woken, even if every worker is busy.
 //!    A queue entry that still exists goes stale.
 //! 7. **complete** (only by the holder of RUNNING): output written, body dropped, outcome
-//!    counted in the metrics, then one RMW sets COMPLETE + outcome and clears
+//!    counted in the metrics (`Schedule::task_list`), then one RMW sets COMPLETE + outcome and clears
 //!    RUNNING|NOTIFIED. `is_finished` therefore turns true only after drop_arg ran, and a
 //!    joiner reading the metrics sees its task counted. The completer then, using the state
 //!    before that RMW: if SCHEDULED was clear, releases the task from its owner's list
@@ -71,8 +82,9 @@
 //!      output whoever (join, handle drop, completer without handle) takes it.
 //! 10. **blocking joins** (threads that park) do not use the slot: a joiner adds itself to the
 //!     global waiter table under the bucket lock, then sets JOIN_PARKED; if COMPLETE was already
-//!     set it does not park. The completer, seeing JOIN_PARKED before COMPLETE, unparks every
-//!     waiter of the task under the same lock. Any number of threads may wait on one task.
+//!     set it does not park. The completer, seeing JOIN_PARKED before COMPLETE, removes every
+//!     waiter of the task under the bucket lock and unparks them after releasing it. Any number
+//!     of threads may wait on one task.
 //!
 //! # Handles and shutdown
 //! 11. **handle drop**: rule 9 above, then the handle's reference is dropped.
@@ -95,35 +107,36 @@
 //! inline claim, yield, each abort case, completion with and without a handle, release,
 //! shutdown); they also run under Miri (scripts/miri.sh).
 
-pub(crate) mod ext;
-pub(crate) mod harness;
-pub(crate) mod join;
-pub(crate) mod locals;
+mod cell;
+mod current;
+mod ext;
+mod handle;
+mod harness;
+mod join;
 pub(crate) mod owned;
+mod raw;
 pub(crate) mod recycle;
-pub(crate) mod sleep;
-pub(crate) mod state;
-pub(crate) mod waiters;
+mod sleep;
+mod state;
+pub(crate) mod task_local;
+mod waiters;
 pub(crate) mod waker;
 
-use std::alloc::Layout;
-use std::ffi::CStr;
-use std::mem::ManuallyDrop;
-use std::ptr::NonNull;
+use std::any::Any;
+use std::sync::Arc;
 
-use crate::core::sync::{AtomicPtr, UnsafeCell};
-use state::{Outcome, State};
+pub(crate) use cell::Header;
+#[cfg(not(loom))]
+pub(crate) use current::with_current_body;
+pub(crate) use current::{current_task_id, current_task_is_cancelled};
+pub(crate) use handle::{Context, JoinError, JoinHandle, Notified, TaskRef, TaskResult};
+pub(crate) use owned::OwnedTasks;
+#[cfg_attr(not(test), allow(unused_imports))]
+pub(crate) use state::Outcome;
+#[cfg(test)]
+pub(crate) use state::{COMPLETE, REF_SHIFT, SCHEDULED};
 
-/// Where a task runs, fixed at creation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Placement {
-    /// On the runtime's workers.
-    Worker,
-    /// On the runtime's blocking pool.
-    Blocking,
-    /// On one thread only (local executor, block_on).
-    Local,
-}
+use crate::core::timer::{TimerKey, TimerTarget};
 
 /// What a body's poll returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,7 +152,7 @@ pub(crate) enum BodyPoll {
 }
 
 /// The user's part of a task. Dropping it releases the user's argument (drop_arg).
-pub(crate) trait Body: Send + 'static {
+pub(crate) trait Body: Any + Send {
     /// A copyable way to drop an output after the body itself is gone.
     type OutputDropper: Copy + Send + Sync + 'static;
 
@@ -149,48 +162,9 @@ pub(crate) trait Body: Send + 'static {
     /// Drops an output nobody took. Never called with a null output.
     fn drop_output(dropper: Self::OutputDropper, output: *mut ());
     fn poll(&mut self, cx: &mut Context<'_>, output: &mut *mut ()) -> BodyPoll;
-    fn name(&self) -> Option<&CStr>;
 }
 
-/// Per-body-type operations, reached from the type-erased header.
-pub(crate) struct Vtable {
-    poll: unsafe fn(NonNull<Header>, &mut Context<'_>, &mut *mut ()) -> BodyPoll,
-    drop_body: unsafe fn(NonNull<Header>),
-    drop_output: unsafe fn(NonNull<Header>, *mut ()),
-    dealloc: unsafe fn(NonNull<Header>),
-    name: unsafe fn(NonNull<Header>) -> Option<NonNull<CStr>>,
-}
-
-/// The scheduler a task belongs to, as a type-erased pointer to a struct whose first field is
-/// this one (a runtime, an executor, a test scheduler).
-#[repr(C)]
-pub(crate) struct Scheduler {
-    pub(crate) vtable: &'static SchedulerVtable,
-}
-
-pub(crate) struct SchedulerVtable {
-    /// Queue an entry (wake of an idle task, reschedule after a yield or a wake during poll).
-    pub(crate) schedule: unsafe fn(NonNull<Scheduler>, Notified, ScheduleKind),
-    /// A task of this scheduler is completing with this outcome (for the metrics). Called
-    /// before COMPLETE is published, so whoever sees the task complete sees it counted.
-    pub(crate) completed: unsafe fn(NonNull<Scheduler>, &Header, Outcome),
-    /// The task leaves the owner list (rule 8): after completion when no queue entry is
-    /// pending, or from a stale queue entry of a completed task (rule 2). After this returns
-    /// the scheduler may be gone: callers touch it no more.
-    pub(crate) release: unsafe fn(NonNull<Scheduler>, &Header),
-    /// Registers a timer with the timer driver the scheduler's tasks use.
-    pub(crate) add_timer: unsafe fn(
-        NonNull<Scheduler>,
-        crate::core::timer::TimerKey,
-        crate::core::timer::TimerTarget,
-    ),
-    /// Removes a pending timer (returns its target, for the caller to drop).
-    pub(crate) cancel_timer: unsafe fn(
-        NonNull<Scheduler>,
-        crate::core::timer::TimerKey,
-    ) -> Option<crate::core::timer::TimerTarget>,
-}
-
+/// How a queued entry is placed by its scheduler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ScheduleKind {
     /// Woken: may run next on the waking worker (LIFO slot).
@@ -202,352 +176,70 @@ pub(crate) enum ScheduleKind {
     Yield,
 }
 
-/// Owner-list links; only touched under the owner's shard lock.
-pub(crate) struct Links {
-    pub(crate) prev: Option<NonNull<Header>>,
-    pub(crate) next: Option<NonNull<Header>>,
+/// What a task needs from the scheduler it belongs to (a runtime, a thread-bound scheduler, a
+/// test scheduler). A task keeps a pointer to its scheduler, which stays valid while the task is
+/// in the scheduler's task list (rule 8): every method below is only called for a listed task.
+/// Schedulers live in an `Arc` (the pointer comes from `Arc::as_ptr`), so that a method may
+/// take a count to outlive the release of the task it was called for.
+pub(crate) trait Schedule: Send + Sync + Sized + 'static {
+    /// Whether tasks run only on the scheduler's own thread (an abort from another thread then
+    /// schedules the cancellation instead of carrying it out).
+    const THREAD_BOUND: bool;
+
+    /// The owner list of rule 8, with the outcome counters.
+    fn task_list(&self) -> &OwnedTasks;
+    /// Queue an entry (first run, wake of an idle task, reschedule after a yield or a wake
+    /// during poll). Once the entry is queued the task may run, complete and be released at
+    /// once, after which the scheduler may be freed: take a count first if anything follows.
+    fn schedule(this: &Arc<Self>, entry: Notified, kind: ScheduleKind);
+    /// Registers a timer with the timer driver the scheduler's tasks use.
+    fn add_timer(&self, key: TimerKey, target: TimerTarget);
+    /// Removes a pending timer; returns its target, for the caller to drop.
+    fn cancel_timer(&self, key: TimerKey) -> Option<TimerTarget>;
 }
 
-/// The type-erased first part of every task.
-#[repr(C)]
-pub(crate) struct Header {
-    pub(crate) links: UnsafeCell<Links>,
-    pub(crate) state: State,
-    pub(crate) id: u64,
-    pub(crate) scheduler: NonNull<Scheduler>,
-    vtable: &'static Vtable,
-    /// Join-waker slot, task-locals, timer key: allocated on first use (see `ext`).
-    ext: AtomicPtr<ext::Extension>,
-    output: AtomicPtr<()>,
+/// Where a task runs, fixed at spawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// On the scheduler's workers (or its thread, for a thread-bound scheduler).
+    Worker,
+    /// On the runtime's blocking pool.
+    Blocking,
+    /// On the workers, once the timer with this key fires (`spawn_after`). Until then it is
+    /// DELAYED and no join may start it early.
+    Delayed(TimerKey),
 }
 
-// SAFETY: all shared mutable parts of the header are atomics or cells whose access is governed
-// by the state word's rules (module docs); the body is Send.
-unsafe impl Send for Header {}
-unsafe impl Sync for Header {}
-
-#[repr(C)]
-struct Cell<B: Body> {
-    header: Header,
-    dropper: B::OutputDropper,
-    /// Initialised until the task completes; touched only by the holder of RUNNING.
-    body: UnsafeCell<ManuallyDrop<B>>,
+/// Whether the spawner gets a join handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Joining {
+    /// A [`JoinHandle`] is handed out.
+    Handle,
+    /// Nobody joins: the output is dropped by the completer.
+    Detached,
 }
 
-impl<B: Body> Cell<B> {
-    const VTABLE: Vtable = Vtable {
-        poll: Self::poll,
-        drop_body: Self::drop_body,
-        drop_output: Self::drop_output,
-        dealloc: Self::dealloc,
-        name: Self::name,
-    };
-
-    unsafe fn from_header<'a>(h: NonNull<Header>) -> &'a Self {
-        // SAFETY: the header is the first field of a repr(C) Cell<B> of the type this vtable
-        // was built for.
-        unsafe { h.cast::<Self>().as_ref() }
-    }
-
-    unsafe fn poll(h: NonNull<Header>, cx: &mut Context<'_>, out: &mut *mut ()) -> BodyPoll {
-        // SAFETY: caller holds RUNNING, so it has exclusive access to the live body.
-        unsafe { Self::from_header(h).body.with_mut(|b| (*b).poll(cx, out)) }
-    }
-
-    unsafe fn drop_body(h: NonNull<Header>) {
-        // SAFETY: caller holds RUNNING and this is the completion: the body is dropped once.
-        unsafe {
-            Self::from_header(h)
-                .body
-                .with_mut(|b| ManuallyDrop::drop(&mut *b))
-        }
-    }
-
-    unsafe fn drop_output(h: NonNull<Header>, out: *mut ()) {
-        // SAFETY: the dropper is immutable after creation.
-        let d = unsafe { Self::from_header(h).dropper };
-        B::drop_output(d, out);
-    }
-
-    unsafe fn dealloc(h: NonNull<Header>) {
-        // SAFETY: last reference; the body was dropped at completion (every task completes
-        // before its last reference can go, since the owner list holds one until release).
-        unsafe { Self::free(h.cast()) }
-    }
-
-    /// Drops the cell (not its body: that is ManuallyDrop) and gives its block back.
-    ///
-    /// # Safety
-    /// The caller owns the block, which `Header::allocate::<B>` returned.
-    unsafe fn free(cell: NonNull<Self>) {
-        // SAFETY: see above.
-        unsafe {
-            std::ptr::drop_in_place(cell.as_ptr());
-            recycle::dealloc(cell.cast(), Layout::new::<Self>());
-        }
-    }
-
-    unsafe fn name(h: NonNull<Header>) -> Option<NonNull<CStr>> {
-        // SAFETY: only called by the thread running the task, while the body is alive.
-        unsafe {
-            Self::from_header(h)
-                .body
-                .with(|b| (*b).name().map(NonNull::from))
-        }
-    }
+/// A task that [`spawn`] has listed: its first queue entry, for the caller to submit, and the
+/// join handle if one was asked for.
+pub(crate) struct Spawned {
+    pub(crate) entry: Notified,
+    pub(crate) handle: Option<JoinHandle>,
 }
 
-impl Header {
-    /// Allocates a task. It starts SCHEDULED with `refs` references (the caller distributes
-    /// them: owner list, first queue entry, join handle). Not yet in any list or queue.
-    pub(crate) fn allocate<B: Body>(
-        body: B,
-        id: u64,
-        scheduler: NonNull<Scheduler>,
-        placement: Placement,
-        join_interest: bool,
-    ) -> NonNull<Header> {
-        let mut kind = match placement {
-            Placement::Worker => 0,
-            Placement::Blocking => state::KIND_BLOCKING,
-            Placement::Local => state::KIND_LOCAL,
-        };
-        if body.is_poll_style() {
-            kind |= state::KIND_POLL;
-        }
-        let refs = 2 + u64::from(join_interest);
-        let cell = Cell::<B> {
-            header: Header {
-                links: UnsafeCell::new(Links {
-                    prev: None,
-                    next: None,
-                }),
-                state: State::new(kind, join_interest, refs),
-                id,
-                scheduler,
-                vtable: &Cell::<B>::VTABLE,
-                ext: AtomicPtr::new(std::ptr::null_mut()),
-                output: AtomicPtr::new(std::ptr::null_mut()),
-            },
-            dropper: body.output_dropper(),
-            body: UnsafeCell::new(ManuallyDrop::new(body)),
-        };
-        let block = recycle::alloc(Layout::new::<Cell<B>>()).cast::<Cell<B>>();
-        // SAFETY: a fresh block with the layout of a Cell<B>.
-        unsafe { block.as_ptr().write(cell) };
-        block.cast()
+/// The spawn path of every scheduler (rule 1): allocates the task, lists it in the scheduler's
+/// owner list, and hands back its first queue entry (and join handle). Refused when the owner
+/// list is closed: the block is freed and the body comes back untouched (nothing ran, nothing
+/// was dropped).
+pub(crate) fn spawn<S: Schedule, B: Body>(
+    scheduler: &Arc<S>,
+    body: B,
+    placement: Placement,
+    joining: Joining,
+) -> Result<Spawned, B> {
+    let task = cell::allocate(body, scheduler, placement, joining);
+    if !scheduler.task_list().insert(&task) {
+        // SAFETY: never linked, queued or handed out.
+        return Err(unsafe { task.unallocate::<B, S>() });
     }
-
-    /// Frees a task that was never linked, queued or handed out, giving the body back
-    /// unchanged (a spawn that failed takes nothing).
-    pub(crate) unsafe fn unallocate<B: Body>(h: NonNull<Header>) -> B {
-        let cell = h.cast::<Cell<B>>().as_ptr();
-        // SAFETY: the caller is the only owner; the body is initialised and moved out once,
-        // and the Box drop below does not drop the ManuallyDrop it was in.
-        unsafe {
-            let body = (*cell).body.with_mut(|b| std::ptr::read(b));
-            let ext = (*cell)
-                .header
-                .ext
-                .load(crate::core::sync::Ordering::Acquire);
-            if !ext.is_null() {
-                drop(Box::from_raw(ext));
-            }
-            Cell::<B>::free(NonNull::new_unchecked(cell));
-            ManuallyDrop::into_inner(body)
-        }
-    }
-
-    /// The extension, allocated on first use.
-    pub(crate) fn ext(&self) -> &ext::Extension {
-        use crate::core::sync::Ordering::{AcqRel, Acquire};
-        let cur = self.ext.load(Acquire);
-        if !cur.is_null() {
-            // SAFETY: published once, freed only with the task.
-            return unsafe { &*cur };
-        }
-        let fresh = Box::into_raw(Box::default());
-        match self
-            .ext
-            .compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire)
-        {
-            // SAFETY: we just published it.
-            Ok(_) => unsafe { &*fresh },
-            Err(winner) => {
-                // SAFETY: ours was never shared.
-                drop(unsafe { Box::from_raw(fresh) });
-                unsafe { &*winner }
-            }
-        }
-    }
-
-    /// The extension if some thread allocated it.
-    pub(crate) fn ext_if_present(&self) -> Option<&ext::Extension> {
-        // SAFETY: as in `ext`.
-        unsafe { self.ext.load(crate::core::sync::Ordering::Acquire).as_ref() }
-    }
-
-    pub(crate) fn is_poll_style(&self) -> bool {
-        self.state.load().has(state::KIND_POLL)
-    }
-
-    /// Bound to one thread (a local executor's or `block_on`'s task).
-    pub(crate) fn is_thread_bound(&self) -> bool {
-        self.state.load().has(state::KIND_LOCAL)
-    }
-
-    pub(crate) fn is_blocking(&self) -> bool {
-        self.state.load().has(state::KIND_BLOCKING)
-    }
-
-    /// The task's name. Only valid while the calling thread runs the task.
-    pub(crate) unsafe fn name(this: NonNull<Header>) -> Option<NonNull<CStr>> {
-        // SAFETY: forwarded contract; `this` has the whole block's provenance.
-        unsafe { (this.as_ref().vtable.name)(this) }
-    }
-
-    /// Drops one reference, freeing the block if it was the last.
-    pub(crate) unsafe fn drop_ref(this: NonNull<Header>) {
-        // SAFETY: caller owns one reference.
-        unsafe {
-            if this.as_ref().state.ref_dec() {
-                Self::dealloc(this);
-            }
-        }
-    }
-
-    /// Frees the block. The count has reached zero.
-    pub(crate) unsafe fn dealloc(this: NonNull<Header>) {
-        // SAFETY: no reference is left, so nobody else can see the block.
-        unsafe {
-            let h = this.as_ref();
-            let ext = h.ext.load(crate::core::sync::Ordering::Acquire);
-            if !ext.is_null() {
-                drop(Box::from_raw(ext));
-            }
-            (h.vtable.dealloc)(this);
-        }
-    }
-
-    /// Takes the output (once) and drops it with the body's drop_output.
-    pub(crate) fn drop_output(this: NonNull<Header>) {
-        // SAFETY: callers hold a reference to the task.
-        let header = unsafe { this.as_ref() };
-        let out = header
-            .output
-            .swap(std::ptr::null_mut(), crate::core::sync::Ordering::AcqRel);
-        if !out.is_null() {
-            // An output belongs to no running task: the user's drop_output sees none.
-            let _current = crate::core::context::enter_no_task();
-            // SAFETY: the dropper lives as long as the block.
-            unsafe { (header.vtable.drop_output)(this, out) }
-        }
-    }
-
-    /// Takes the output (once); null if already taken or none.
-    pub(crate) fn take_output(&self) -> *mut () {
-        self.output
-            .swap(std::ptr::null_mut(), crate::core::sync::Ordering::AcqRel)
-    }
-}
-
-/// An owned reference to a task.
-pub(crate) struct TaskRef(NonNull<Header>);
-
-// SAFETY: a reference may be dropped or used from any thread (the header is Sync).
-unsafe impl Send for TaskRef {}
-unsafe impl Sync for TaskRef {}
-
-impl TaskRef {
-    /// Takes over one reference the caller owns.
-    pub(crate) unsafe fn from_raw(h: NonNull<Header>) -> TaskRef {
-        TaskRef(h)
-    }
-
-    /// Clones a reference to a live task. `h` must carry the whole block's provenance (come
-    /// from the allocation, a handle or another reference, never from a `&Header`).
-    pub(crate) fn clone_from(h: NonNull<Header>) -> TaskRef {
-        // SAFETY: the task is alive (the caller holds a reference to it).
-        unsafe { h.as_ref() }.state.ref_inc();
-        TaskRef(h)
-    }
-
-    pub(crate) fn ptr(&self) -> NonNull<Header> {
-        self.0
-    }
-
-    pub(crate) fn into_raw(self) -> NonNull<Header> {
-        ManuallyDrop::new(self).0
-    }
-
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: we own a reference.
-        unsafe { self.0.as_ref() }
-    }
-}
-
-impl Clone for TaskRef {
-    fn clone(&self) -> Self {
-        TaskRef::clone_from(self.0)
-    }
-}
-
-impl Drop for TaskRef {
-    fn drop(&mut self) {
-        // SAFETY: we own one reference.
-        unsafe { Header::drop_ref(self.0) }
-    }
-}
-
-/// A queue entry: owns one reference and the task's SCHEDULED flag. Must be consumed by
-/// [`Notified::run`] or [`Notified::discard`] (dropping it discards).
-pub(crate) struct Notified(NonNull<Header>);
-
-// SAFETY: as TaskRef.
-unsafe impl Send for Notified {}
-
-impl Notified {
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: the entry owns a reference.
-        unsafe { self.0.as_ref() }
-    }
-
-    pub(crate) unsafe fn from_raw(h: NonNull<Header>) -> Notified {
-        Notified(h)
-    }
-
-    pub(crate) fn into_raw(self) -> NonNull<Header> {
-        ManuallyDrop::new(self).0
-    }
-}
-
-impl Drop for Notified {
-    fn drop(&mut self) {
-        // An entry nobody will run (queues drained at teardown): treat as a pop, and cancel the
-        // task if the pop claimed it.
-        let h = self.0;
-        harness::discard_entry(h);
-    }
-}
-
-/// What a poll-style body gets while it is polled: access to its own task.
-pub(crate) struct Context<'a> {
-    pub(crate) task: NonNull<Header>,
-    pub(crate) _running: std::marker::PhantomData<&'a Header>,
-}
-
-impl Context<'_> {
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: the task is alive while it is being polled.
-        unsafe { self.task.as_ref() }
-    }
-
-    pub(crate) fn id(&self) -> u64 {
-        self.header().id
-    }
-
-    /// A new waker for the running task.
-    pub(crate) fn waker(&self) -> std::task::Waker {
-        waker::task_waker(TaskRef::clone_from(self.task))
-    }
+    Ok(task.into_spawned())
 }

@@ -11,8 +11,10 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
+use super::cell::{Header, NewTask};
+use super::handle::TaskRef;
+use super::raw::RawTask;
 use super::state::Outcome;
-use super::{Header, TaskRef};
 use crate::core::sync::{AtomicU64, Condvar, Mutex, Ordering};
 
 struct List {
@@ -82,9 +84,10 @@ impl OwnedTasks {
 
     /// Links a new task (taking over the list's reference). False if the owner is closed: the
     /// task was not linked and the caller still owns that reference.
-    pub(crate) fn insert(&self, task: NonNull<Header>) -> bool {
-        // SAFETY: the caller owns the new task.
-        let header = unsafe { task.as_ref() };
+    pub(super) fn insert(&self, task: &NewTask) -> bool {
+        let raw = task.raw();
+        let task = raw.ptr();
+        let header = raw.header();
         let mut list = self.shard(header).list.lock();
         if list.closed {
             return false;
@@ -105,7 +108,7 @@ impl OwnedTasks {
     }
 
     /// Counts a completion (rule 7).
-    pub(crate) fn count(&self, header: &Header, outcome: Outcome) {
+    pub(super) fn count(&self, header: &Header, outcome: Outcome) {
         let shard = self.shard(header);
         let counter = match outcome {
             Outcome::Ok => &shard.completed,
@@ -120,7 +123,7 @@ impl OwnedTasks {
     /// Unlinks a task (its release, rule 8). The list's reference goes back to the caller.
     /// After this returns the owner may be freed by a thread waiting for the lists to empty:
     /// the caller must not touch the owner again.
-    pub(crate) fn remove(&self, header: &Header) {
+    pub(super) fn remove(&self, header: &Header) {
         let now_empty = {
             let mut list = self.shard(header).list.lock();
             // SAFETY: linked, under the lock.
@@ -154,10 +157,12 @@ impl OwnedTasks {
             list.closed = true;
             let mut cur = list.head;
             while let Some(t) = cur {
-                // SAFETY: linked tasks are alive; links read under the lock.
-                let header = unsafe { t.as_ref() };
-                out.push(TaskRef::clone_from(t));
-                cur = header.links.with(|l| unsafe { (*l).next });
+                // SAFETY: linked tasks are alive (the list holds a reference, and we hold the
+                // lock that an unlink takes).
+                let raw = unsafe { RawTask::from_raw(t) };
+                out.push(TaskRef::new_from(raw));
+                // SAFETY: links read under the lock.
+                cur = raw.header().links.with(|l| unsafe { (*l).next });
             }
         }
         out

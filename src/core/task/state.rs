@@ -40,8 +40,10 @@ pub(crate) const KIND_LOCAL: u64 = 1 << 13;
 /// task is published, cleared once when the timer fires.
 pub(crate) const DELAYED: u64 = 1 << 14;
 
-const REF_SHIFT: u32 = 16;
+pub(crate) const REF_SHIFT: u32 = 16;
 pub(crate) const REF_ONE: u64 = 1 << REF_SHIFT;
+/// More references than this is a leak (see `ref_inc`); far below the 2^48 the count holds.
+const REF_LIMIT: u64 = 1 << 47;
 const FLAGS_MASK: u64 = REF_ONE - 1;
 
 /// How a task ended.
@@ -414,9 +416,13 @@ impl State {
     #[inline]
     pub(crate) fn ref_inc(&self) {
         let prev = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
-        // A reference can only be cloned from a live one, so the count is at least 1 here;
-        // guard against overflow into nothing (a leak of 2^48 refs is a bug, not a workload).
+        // A reference can only be cloned from a live one, so the count is at least 1 here.
         debug_assert!(Snapshot(prev).refs() >= 1);
+        // 2^47 live references means leaked clones: the next ones would wrap the count to
+        // zero and free a task still in use. Abort rather than continue (as `Arc` does).
+        if Snapshot(prev).refs() >= REF_LIMIT {
+            std::process::abort();
+        }
     }
 
     /// Drops one reference; true if it was the last (the caller deallocates).

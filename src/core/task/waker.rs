@@ -7,7 +7,8 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{RawWaker, RawWakerVTable, Wake, Waker};
 
-use super::{Header, TaskRef, harness};
+use super::TaskRef;
+use super::raw::RawTask;
 
 static TASK_WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(clone_raw, wake_raw, wake_by_ref_raw, drop_raw);
@@ -20,29 +21,33 @@ pub(crate) fn task_waker(task: TaskRef) -> Waker {
     unsafe { Waker::from_raw(raw) }
 }
 
-fn header_of(data: *const ()) -> NonNull<Header> {
-    // SAFETY (of callers): data came from `task_waker`, non-null.
-    unsafe { NonNull::new_unchecked(data as *mut Header) }
+/// # Safety
+/// `data` is the pointer of a live task waker (it came from `task_waker`), which owns a
+/// reference for as long as the returned value is used.
+unsafe fn task_of(data: *const ()) -> RawTask {
+    // SAFETY: `task_waker` stored `TaskRef::into_raw`, non-null with full provenance.
+    unsafe { RawTask::from_raw(NonNull::new_unchecked(data.cast_mut().cast())) }
 }
 
 unsafe fn clone_raw(data: *const ()) -> RawWaker {
-    // SAFETY: the waker being cloned owns a reference, so the header is alive.
-    unsafe { header_of(data).as_ref().state.ref_inc() };
+    // SAFETY: the waker being cloned owns a reference.
+    unsafe { task_of(data) }.ref_inc();
     RawWaker::new(data, &TASK_WAKER_VTABLE)
 }
 
 unsafe fn wake_raw(data: *const ()) {
-    harness::wake_by_val(header_of(data));
+    // SAFETY: the waker's reference, consumed by the wake.
+    unsafe { task_of(data) }.wake_by_val();
 }
 
 unsafe fn wake_by_ref_raw(data: *const ()) {
     // SAFETY: the waker owns a reference.
-    harness::wake_by_ref(header_of(data));
+    unsafe { task_of(data) }.wake_by_ref();
 }
 
 unsafe fn drop_raw(data: *const ()) {
-    // SAFETY: the waker's reference.
-    unsafe { Header::drop_ref(header_of(data)) }
+    // SAFETY: the waker's reference, given up here.
+    unsafe { task_of(data).drop_ref() }
 }
 
 /// A user-defined wake callback. `drop` runs once, when the last waker sharing it goes away.

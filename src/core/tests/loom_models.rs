@@ -10,8 +10,7 @@ use loom::thread;
 
 use super::support::*;
 use crate::core::sync::{Arc, AtomicUsize};
-use crate::core::task::state::Outcome;
-use crate::core::task::{harness, join, waker};
+use crate::core::task::{Joining, Outcome, waker};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
@@ -52,7 +51,7 @@ fn loom_wake_during_poll_repolls_once() {
         // the body). At most one re-poll.
         assert_eq!(outcome(&h), Some(Outcome::Ok));
         assert!(c.polls.load(SeqCst) <= 2);
-        consume_output(h.header().take_output());
+        consume_output(take_output(&h));
         drop_handle(h);
     });
 }
@@ -98,7 +97,7 @@ fn loom_abort_vs_completion() {
             .unwrap()
             .unwrap();
         let a = h.clone();
-        let t = thread::spawn(move || harness::abort(a.ptr()));
+        let t = thread::spawn(move || a.abort());
         s.run_all();
         t.join().unwrap();
         match outcome(&h) {
@@ -132,7 +131,7 @@ fn loom_abort_idle_task_vs_wake() {
         s.run_all();
         let w = waker::task_waker(h.clone());
         let t = thread::spawn(move || w.wake());
-        harness::abort(h.ptr());
+        h.abort();
         // Cancelled before abort returned, whatever the wake did.
         assert_eq!(outcome(&h), Some(Outcome::Cancelled));
         assert_eq!(c.drops.load(SeqCst), 1);
@@ -158,7 +157,7 @@ fn loom_join_waker_registration_vs_completion() {
             s2.run_all();
         });
         let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-        let polled = join::poll(h.header(), &Waker::from(count.clone()));
+        let polled = h.poll_join(&Waker::from(count.clone()));
         t.join().unwrap();
         match polled {
             Some(o) => assert_eq!(o, Outcome::Ok),
@@ -181,7 +180,7 @@ fn loom_handle_drop_vs_completion() {
             .unwrap();
         // A registered join waker too, so both the output and the waker have two candidates.
         let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-        assert_eq!(join::poll(h.header(), &Waker::from(count.clone())), None);
+        assert_eq!(h.poll_join(&Waker::from(count.clone())), None);
         let t = thread::spawn(move || drop_handle(h));
         s.run_all();
         t.join().unwrap();
@@ -268,7 +267,7 @@ fn loom_abort_sleeping_task_vs_timer_fire() {
         s.run_all();
         let s2 = s.clone();
         let t = thread::spawn(move || s2.fire_timers());
-        harness::abort(h.ptr());
+        h.abort();
         t.join().unwrap();
         s.run_all();
         // The abort claimed the idle sleeper: cancelled before it returned, its timer entry
@@ -284,13 +283,16 @@ fn loom_abort_sleeping_task_vs_timer_fire() {
 #[test]
 fn loom_local_abort_vs_wake_cancels_on_owner() {
     model(|| {
-        let s = TestScheduler::new();
+        let s = TestScheduler::new_bound();
         let c = Arc::new(Counters::default());
-        let h = s.spawn_local(TestBody::new(Script::UntilFlag, &c));
+        let h = s
+            .spawn(TestBody::new(Script::UntilFlag, &c), true)
+            .unwrap()
+            .unwrap();
         s.run_all();
         let w = waker::task_waker(h.clone());
         let a = h.clone();
-        let t1 = thread::spawn(move || harness::abort(a.ptr()));
+        let t1 = thread::spawn(move || a.abort());
         let t2 = thread::spawn(move || w.wake());
         t1.join().unwrap();
         t2.join().unwrap();
@@ -311,13 +313,13 @@ fn loom_local_executor_wake_vs_run() {
     model(|| {
         let notified = Arc::new(AtomicUsize::new(0));
         let n2 = notified.clone();
-        let hook: crate::core::local::ReadyHook = std::sync::Arc::new(move || {
+        let hook: crate::core::local_scheduler::ReadyHook = std::sync::Arc::new(move || {
             n2.fetch_add(1, SeqCst);
         });
-        let s = crate::core::local::LocalScheduler::new(None, Some(hook));
+        let s = crate::core::local_scheduler::LocalScheduler::new(None, Some(hook));
         let c = Arc::new(Counters::default());
         let h = s
-            .spawn(TestBody::new(Script::UntilFlag, &c), true)
+            .spawn(TestBody::new(Script::UntilFlag, &c), Joining::Handle)
             .ok()
             .unwrap()
             .unwrap();
@@ -339,7 +341,7 @@ fn loom_local_executor_wake_vs_run() {
         assert_eq!(notified.load(SeqCst), 2);
         let polls = c.polls.load(SeqCst);
         assert!((2..=3).contains(&polls), "polls: {polls}");
-        consume_output(h.header().take_output());
+        consume_output(take_output(&h));
         drop_handle(h);
         assert_eq!(s.unfinished(), 0);
         assert_eq!(s.owned.len(), 0);

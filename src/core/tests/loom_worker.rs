@@ -19,7 +19,7 @@ use super::support::*;
 use crate::core::idle::Idle;
 use crate::core::park::Parker;
 use crate::core::sync::{Arc, AtomicBool, AtomicUsize, Mutex};
-use crate::core::task::state::Outcome;
+use crate::core::task::{Joining, Outcome};
 use crate::core::timer::{InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -60,14 +60,14 @@ impl Pool {
         })
     }
 
-    /// `Shared::notify_worker`.
+    /// `Runtime::notify_worker`.
     fn notify(&self) {
         if let Some(i) = self.idle.worker_to_notify() {
             self.parkers[i].unpark();
         }
     }
 
-    /// A remote producer: push, then notify (`Shared::push_remote`).
+    /// A remote producer: push, then notify (`Runtime::push_remote`).
     fn push(&self, task: u32) {
         self.injector.lock().push_back(task);
         self.notify();
@@ -80,7 +80,7 @@ impl Pool {
         self.notify();
     }
 
-    /// `Shared::has_work`.
+    /// `Runtime::has_work`.
     fn has_work(&self) -> bool {
         !self.injector.lock().is_empty() || !self.stealable.lock().is_empty()
     }
@@ -282,7 +282,7 @@ fn loom_spawn_after_vs_shutdown_timer_drain() {
         let s2 = s.clone();
         let shutdown = thread::spawn(move || {
             for t in s2.owned.close_and_collect() {
-                crate::core::task::harness::abort(t.ptr());
+                t.abort();
             }
         });
         drop(driver.drain());
@@ -306,11 +306,11 @@ fn loom_spawn_after_vs_shutdown_timer_drain() {
 #[test]
 fn loom_block_on_spawn_vs_shutdown() {
     model(|| {
-        let sched = crate::core::local::LocalScheduler::new(None, None);
+        let sched = crate::core::local_scheduler::LocalScheduler::new(None, None);
         let c = Arc::new(Counters::default());
         let s2 = sched.clone();
         let shutdown = thread::spawn(move || s2.abort_all());
-        let spawned = match sched.spawn(TestBody::new(Script::Ready, &c), true) {
+        let spawned = match sched.spawn(TestBody::new(Script::Ready, &c), Joining::Handle) {
             Ok(h) => Some(h.expect("handle")),
             Err((_, body)) => {
                 // What block_on hands back to its caller: the caller still owns the state,
@@ -331,7 +331,7 @@ fn loom_block_on_spawn_vs_shutdown() {
                 let o = outcome(&h).expect("complete");
                 assert!(o == Outcome::Cancelled || o == Outcome::Ok, "{o:?}");
                 if o == Outcome::Ok {
-                    consume_output(h.header().take_output());
+                    consume_output(take_output(&h));
                 }
                 assert_eq!(c.drops.load(SeqCst), 1);
                 drop_handle(h);

@@ -5,23 +5,29 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
 use super::support::*;
-use crate::core::runtime::{Config, Shared, join_task};
+use crate::core::runtime::wait::wait_for_task;
+use crate::core::runtime::{Config, Runtime, Start};
 use crate::core::sync::Arc;
-use crate::core::task::state::Outcome;
-use crate::core::task::waker;
+use crate::core::task::{JoinHandle, Joining, Outcome, waker};
+
+/// Waits for the task (helping on a worker, parking elsewhere); its outcome, None on timeout.
+fn join_task(h: &JoinHandle, deadline: Option<Instant>) -> Option<Outcome> {
+    wait_for_task(h, deadline);
+    h.outcome()
+}
 
 /// Small under miri, which runs threads slowly.
 fn n(full: usize) -> usize {
     if cfg!(miri) { full / 100 + 2 } else { full }
 }
 
-fn runtime(workers: usize) -> Arc<Shared> {
+fn runtime(workers: usize) -> Arc<Runtime> {
     let config = Config {
         worker_threads: workers,
         blocking_keep_alive: Duration::from_millis(20),
         ..Config::default()
     };
-    Shared::build(config, false).expect("threads start")
+    Runtime::build(config, false).expect("threads start")
 }
 
 #[test]
@@ -35,15 +41,15 @@ fn spawn_and_join_many_from_outside() {
             } else {
                 Script::Yield(2)
             };
-            rt.spawn(TestBody::new(script, &c), false, true)
+            rt.spawn(TestBody::new(script, &c), Start::Now, Joining::Handle)
                 .ok()
                 .unwrap()
                 .unwrap()
         })
         .collect();
     for h in handles {
-        assert_eq!(join_task(h.ptr(), None), Some(Outcome::Ok));
-        consume_output(h.header().take_output());
+        assert_eq!(join_task(&h, None), Some(Outcome::Ok));
+        consume_output(take_output(&h));
         drop_handle(h);
     }
     assert_eq!(c.drops.load(SeqCst), n(2000));
@@ -59,17 +65,21 @@ fn join_with_deadline_times_out_then_succeeds() {
     let rt = runtime(1);
     let c = Arc::new(Counters::default());
     let h = rt
-        .spawn(TestBody::new(Script::UntilFlag, &c), false, true)
+        .spawn(
+            TestBody::new(Script::UntilFlag, &c),
+            Start::Now,
+            Joining::Handle,
+        )
         .ok()
         .unwrap()
         .unwrap();
     let start = Instant::now();
     let deadline = start + Duration::from_millis(20);
-    assert_eq!(join_task(h.ptr(), Some(deadline)), None);
+    assert_eq!(join_task(&h, Some(deadline)), None);
     assert!(start.elapsed() >= Duration::from_millis(20));
     c.flag.store(true, SeqCst);
     waker::task_waker(h.clone()).wake();
-    assert_eq!(join_task(h.ptr(), None), Some(Outcome::Ok));
+    assert_eq!(join_task(&h, None), Some(Outcome::Ok));
     drop_handle(h);
     rt.shutdown_and_join();
     assert_eq!(c.outputs_dropped.load(SeqCst), 1);
@@ -81,14 +91,18 @@ fn blocking_pool_runs_tasks_and_threads_exit_after_keep_alive() {
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..4)
         .map(|_| {
-            rt.spawn(TestBody::new(Script::Run, &c), true, true)
-                .ok()
-                .unwrap()
-                .unwrap()
+            rt.spawn(
+                TestBody::new(Script::Run, &c),
+                Start::Blocking,
+                Joining::Handle,
+            )
+            .ok()
+            .unwrap()
+            .unwrap()
         })
         .collect();
     for h in handles {
-        assert_eq!(join_task(h.ptr(), None), Some(Outcome::Ok));
+        assert_eq!(join_task(&h, None), Some(Outcome::Ok));
         drop_handle(h);
     }
     assert_eq!(rt.metrics().polls, 4, "the four blocking runs are counted");
@@ -110,10 +124,14 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..n(200))
         .map(|_| {
-            rt.spawn(TestBody::new(Script::UntilFlag, &c), false, true)
-                .ok()
-                .unwrap()
-                .unwrap()
+            rt.spawn(
+                TestBody::new(Script::UntilFlag, &c),
+                Start::Now,
+                Joining::Handle,
+            )
+            .ok()
+            .unwrap()
+            .unwrap()
         })
         .collect();
     // Let them all be polled once and go idle.
@@ -121,12 +139,12 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
     while c.polls.load(SeqCst) < n(200) && Instant::now() < deadline {
         std::thread::yield_now();
     }
-    assert!(rt.shutdown(Some(Duration::from_secs(10))));
+    assert_eq!(rt.shutdown(Some(Duration::from_secs(10))), Ok(()));
     for h in &handles {
-        assert_eq!(join_task(h.ptr(), None), Some(Outcome::Cancelled));
+        assert_eq!(join_task(h, None), Some(Outcome::Cancelled));
     }
     assert_eq!(c.drops.load(SeqCst), n(200));
-    let refused = rt.spawn(TestBody::new(Script::Run, &c), false, true);
+    let refused = rt.spawn(TestBody::new(Script::Run, &c), Start::Now, Joining::Handle);
     assert!(refused.is_err());
     drop(refused);
     rt.shutdown_and_join();
@@ -142,11 +160,11 @@ fn runtimes_come_and_go_without_leaving_threads() {
         let rt = runtime(2);
         let c = Arc::new(Counters::default());
         let h = rt
-            .spawn(TestBody::new(Script::Run, &c), false, true)
+            .spawn(TestBody::new(Script::Run, &c), Start::Now, Joining::Handle)
             .ok()
             .unwrap()
             .unwrap();
-        assert_eq!(join_task(h.ptr(), None), Some(Outcome::Ok));
+        assert_eq!(join_task(&h, None), Some(Outcome::Ok));
         drop_handle(h);
         rt.shutdown_and_join();
         assert_eq!(

@@ -2,112 +2,77 @@
 //! the test drains by hand, so a test (or a loom model) decides exactly which thread runs what.
 
 use std::collections::VecDeque;
-use std::ffi::CStr;
-use std::ptr::NonNull;
 
 use crate::core::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
-use crate::core::task::owned::OwnedTasks;
-use crate::core::task::state::Outcome;
 use crate::core::task::{
-    Body, BodyPoll, Context, Header, Notified, ScheduleKind, Scheduler, SchedulerVtable, TaskRef,
-    harness,
+    self, Body, BodyPoll, Context, JoinHandle, Joining, Notified, Outcome, OwnedTasks, Placement,
+    Schedule, ScheduleKind, TaskResult,
 };
 use crate::core::timer::{TimerDriver, TimerKey, TimerTarget};
 
-#[repr(C)]
-pub(crate) struct TestScheduler {
-    sched: Scheduler,
+/// `BOUND`: whether its tasks are thread-bound (as a local executor's are: an abort from
+/// another thread schedules the cancellation for the owner).
+pub(crate) struct TestScheduler<const BOUND: bool = false> {
     queue: Mutex<VecDeque<Notified>>,
     pub(crate) owned: OwnedTasks,
-    pub(crate) completed: AtomicUsize,
     pub(crate) timers: TimerDriver,
 }
 
-static VTABLE: SchedulerVtable = SchedulerVtable {
-    schedule,
-    completed,
-    release,
-    add_timer,
-    cancel_timer,
-};
+impl<const BOUND: bool> Schedule for TestScheduler<BOUND> {
+    const THREAD_BOUND: bool = BOUND;
 
-unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {
-    unsafe { this(s) }.timers.insert(key, target);
-}
+    fn task_list(&self) -> &OwnedTasks {
+        &self.owned
+    }
 
-unsafe fn cancel_timer(s: NonNull<Scheduler>, key: TimerKey) -> Option<TimerTarget> {
-    unsafe { this(s) }.timers.cancel(key)
-}
+    fn schedule(this: &std::sync::Arc<Self>, n: Notified, _kind: ScheduleKind) {
+        this.queue.lock().push_back(n);
+    }
 
-unsafe fn this<'a>(s: NonNull<Scheduler>) -> &'a TestScheduler {
-    // SAFETY: the first field of a repr(C) TestScheduler.
-    unsafe { s.cast::<TestScheduler>().as_ref() }
-}
+    fn add_timer(&self, key: TimerKey, target: TimerTarget) {
+        self.timers.insert(key, target);
+    }
 
-unsafe fn schedule(s: NonNull<Scheduler>, n: Notified, _kind: ScheduleKind) {
-    unsafe { this(s) }.queue.lock().push_back(n);
-}
-
-unsafe fn completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome) {
-    let t = unsafe { this(s) };
-    t.owned.count(h, outcome);
-    t.completed.fetch_add(1, Ordering::Relaxed);
-}
-
-unsafe fn release(s: NonNull<Scheduler>, h: &Header) {
-    unsafe { this(s) }.owned.remove(h);
+    fn cancel_timer(&self, key: TimerKey) -> Option<TimerTarget> {
+        self.timers.cancel(key)
+    }
 }
 
 impl TestScheduler {
-    pub(crate) fn new() -> Arc<TestScheduler> {
-        Arc::new(TestScheduler {
-            sched: Scheduler { vtable: &VTABLE },
+    pub(crate) fn new() -> std::sync::Arc<TestScheduler> {
+        TestScheduler::<false>::create()
+    }
+
+    /// A scheduler of thread-bound tasks.
+    pub(crate) fn new_bound() -> std::sync::Arc<TestScheduler<true>> {
+        TestScheduler::<true>::create()
+    }
+}
+
+impl<const BOUND: bool> TestScheduler<BOUND> {
+    fn create() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(TestScheduler {
             queue: Mutex::new(VecDeque::new()),
             owned: OwnedTasks::new(1),
-            completed: AtomicUsize::new(0),
             timers: TimerDriver::new(),
         })
     }
 
-    fn ptr(&self) -> NonNull<Scheduler> {
-        // From the whole struct, not the field: the scheduler reaches the rest of it.
-        NonNull::from(self).cast()
-    }
-
-    /// Spawns: links the task and queues its first entry. Returns the join handle's reference
-    /// if asked, or None; Err if the scheduler is closed (the body comes back).
-    pub(crate) fn spawn(&self, body: TestBody, handle: bool) -> Result<Option<TaskRef>, TestBody> {
-        self.spawn_placed(body, handle, crate::core::task::Placement::Worker)
-    }
-
-    /// Spawns a thread-bound task (as a local executor does).
-    pub(crate) fn spawn_local(&self, body: TestBody) -> TaskRef {
-        self.spawn_placed(body, true, crate::core::task::Placement::Local)
-            .unwrap()
-            .unwrap()
-    }
-
-    fn spawn_placed(
-        &self,
+    /// Spawns: links the task and queues its first entry. Returns the join handle if asked,
+    /// or None; Err if the scheduler is closed (the body comes back).
+    pub(crate) fn spawn(
+        self: &std::sync::Arc<Self>,
         body: TestBody,
         handle: bool,
-        placement: crate::core::task::Placement,
-    ) -> Result<Option<TaskRef>, TestBody> {
-        let h = Header::allocate(
-            body,
-            crate::core::id::next_id(),
-            self.ptr(),
-            placement,
-            handle,
-        );
-        if !self.owned.insert(h) {
-            // SAFETY: never linked or queued.
-            return Err(unsafe { Header::unallocate::<TestBody>(h) });
-        }
-        self.queue
-            .lock()
-            .push_back(unsafe { Notified::from_raw(h) });
-        Ok(handle.then(|| unsafe { TaskRef::from_raw(h) }))
+    ) -> Result<Option<JoinHandle>, TestBody> {
+        let joining = if handle {
+            Joining::Handle
+        } else {
+            Joining::Detached
+        };
+        let spawned = task::spawn(self, body, Placement::Worker, joining)?;
+        self.queue_back(spawned.entry);
+        Ok(spawned.handle)
     }
 
     pub(crate) fn pop(&self) -> Option<Notified> {
@@ -134,7 +99,7 @@ impl TestScheduler {
     pub(crate) fn run_all(&self) -> usize {
         let mut polls = 0;
         while let Some(n) = self.pop() {
-            if harness::run(n) {
+            if n.run() {
                 polls += 1;
             }
         }
@@ -145,7 +110,7 @@ impl TestScheduler {
     /// queue.
     pub(crate) fn shutdown(&self) {
         for t in self.owned.close_and_collect() {
-            harness::abort(t.ptr());
+            t.abort();
         }
         while let Some(n) = self.pop() {
             drop(n);
@@ -249,7 +214,7 @@ impl Body for TestBody {
             }
             Script::SleepOnce => {
                 if self.counters.polls.load(Ordering::SeqCst) == 1 {
-                    crate::core::task::sleep::sleep_until(cx.task, std::time::Instant::now());
+                    cx.sleep_until(std::time::Instant::now());
                     BodyPoll::Pending
                 } else {
                     BodyPoll::Ready
@@ -264,7 +229,7 @@ impl Body for TestBody {
                 }
             }
             Script::AbortSelf { then_ready } => {
-                harness::abort(cx.task);
+                cx.abort_own_task();
                 if then_ready {
                     BodyPoll::Ready
                 } else {
@@ -286,10 +251,6 @@ impl Body for TestBody {
         self.in_poll.store(false, Ordering::SeqCst);
         r
     }
-
-    fn name(&self) -> Option<&CStr> {
-        None
-    }
 }
 
 /// An output whose drop is counted in `counters.outputs_dropped`.
@@ -306,11 +267,19 @@ pub(crate) fn consume_output(out: *mut ()) {
 }
 
 /// The outcome of a completed task through its handle.
-pub(crate) fn outcome(h: &TaskRef) -> Option<Outcome> {
-    crate::core::task::join::outcome(h.header())
+pub(crate) fn outcome(h: &JoinHandle) -> Option<Outcome> {
+    h.outcome()
+}
+
+/// Takes the output of a finished task (once; null after, or for a cancelled task).
+pub(crate) fn take_output(h: &JoinHandle) -> *mut () {
+    match h.take_result(true) {
+        Some(TaskResult::Ok(out) | TaskResult::Failed(out)) => out,
+        _ => std::ptr::null_mut(),
+    }
 }
 
 /// Drops a join handle the way the C handle's free does (clears the join interest).
-pub(crate) fn drop_handle(h: TaskRef) {
-    crate::core::task::join::drop_handle(h.into_raw());
+pub(crate) fn drop_handle(h: JoinHandle) {
+    drop(h);
 }

@@ -5,8 +5,8 @@ use std::task::{Wake, Waker};
 
 use super::support::*;
 use crate::core::sync::{Arc, AtomicUsize};
-use crate::core::task::state::{COMPLETE, Outcome, SCHEDULED};
-use crate::core::task::{TaskRef, harness, join, waker};
+use crate::core::task::{COMPLETE, Outcome, REF_SHIFT, SCHEDULED};
+use crate::core::task::{TaskRef, waker};
 
 fn setup() -> (Arc<TestScheduler>, Arc<Counters>) {
     (TestScheduler::new(), Arc::new(Counters::default()))
@@ -27,9 +27,9 @@ fn run_to_completion_hands_out_output_once() {
     assert_eq!(s.run_all(), 1);
     assert_eq!(outcome(&h), Some(Outcome::Ok));
     assert_eq!(c.drops.load(SeqCst), 1, "body dropped at completion");
-    let out = h.header().take_output();
+    let out = take_output(&h);
     assert!(!out.is_null());
-    assert!(h.header().take_output().is_null(), "output handed out once");
+    assert!(take_output(&h).is_null(), "output handed out once");
     consume_output(out);
     drop_handle(h);
     assert_eq!(c.outputs_dropped.load(SeqCst), 0);
@@ -105,7 +105,7 @@ fn wake_during_poll_reschedules_once() {
         .spawn(TestBody::new(Script::WakeSelfOnce, &c), true)
         .unwrap()
         .unwrap();
-    assert!(harness::run(s.pop().unwrap()));
+    assert!(s.pop().unwrap().run());
     assert_eq!(s.queued(), 1, "woken during its poll: requeued once");
     assert_eq!(s.run_all(), 1);
     assert_eq!(c.polls.load(SeqCst), 2);
@@ -132,7 +132,7 @@ fn abort_before_start_cancels_at_once() {
         .spawn(TestBody::new(Script::Run, &c), true)
         .unwrap()
         .unwrap();
-    harness::abort(h.ptr());
+    h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
     assert_eq!(
         c.drops.load(SeqCst),
@@ -147,7 +147,7 @@ fn abort_before_start_cancels_at_once() {
         0,
         "released when the stale entry was discarded"
     );
-    harness::abort(h.ptr());
+    h.abort();
     drop_handle(h);
 }
 
@@ -160,7 +160,7 @@ fn abort_idle_task_cancels_and_ignores_later_wakes() {
         .unwrap();
     s.run_all();
     let w = task_waker_of(&h);
-    harness::abort(h.ptr());
+    h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
     assert_eq!(c.drops.load(SeqCst), 1);
     assert_eq!(s.owned.len(), 0, "no entry: released at once");
@@ -209,7 +209,7 @@ fn abort_after_completion_changes_nothing() {
         .unwrap()
         .unwrap();
     s.run_all();
-    harness::abort(h.ptr());
+    h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Ok));
     drop_handle(h);
 }
@@ -230,8 +230,8 @@ fn join_waker_is_woken_exactly_at_completion_and_replaced() {
         .unwrap();
     let first = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
     let second = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
-    assert_eq!(join::poll(h.header(), &Waker::from(first.clone())), None);
-    assert_eq!(join::poll(h.header(), &Waker::from(second.clone())), None);
+    assert_eq!(h.poll_join(&Waker::from(first.clone())), None);
+    assert_eq!(h.poll_join(&Waker::from(second.clone())), None);
     s.run_all();
     assert_eq!(second.0.load(SeqCst), 0, "not woken before completion");
     c.flag.store(true, SeqCst);
@@ -239,10 +239,7 @@ fn join_waker_is_woken_exactly_at_completion_and_replaced() {
     s.run_all();
     assert_eq!(first.0.load(SeqCst), 0, "a replaced waker is not woken");
     assert_eq!(second.0.load(SeqCst), 1);
-    assert_eq!(
-        join::poll(h.header(), &Waker::from(second.clone())),
-        Some(Outcome::Ok)
-    );
+    assert_eq!(h.poll_join(&Waker::from(second.clone())), Some(Outcome::Ok));
     drop_handle(h);
 }
 
@@ -293,11 +290,11 @@ fn state_flags_after_completion() {
         .spawn(TestBody::new(Script::Ready, &c), true)
         .unwrap()
         .unwrap();
-    assert!(h.header().state.load().has(SCHEDULED));
+    assert!(h.state_flags() & SCHEDULED != 0);
     s.run_all();
-    let st = h.header().state.load();
-    assert!(st.has(COMPLETE) && !st.has(SCHEDULED));
-    assert_eq!(st.refs(), 1, "only the handle is left");
+    let st = h.state_flags();
+    assert!(st & COMPLETE != 0 && st & SCHEDULED == 0);
+    assert_eq!(st >> REF_SHIFT, 1, "only the handle is left");
     drop_handle(h);
 }
 
@@ -329,7 +326,7 @@ fn sleeping_task_is_woken_by_its_timer_and_abort_releases_the_timer() {
         .unwrap();
     s.run_all();
     assert!(s.timers.has_pending());
-    harness::abort(h.ptr());
+    h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
     assert!(
         !s.timers.has_pending(),
@@ -341,10 +338,14 @@ fn sleeping_task_is_woken_by_its_timer_and_abort_releases_the_timer() {
 
 #[test]
 fn abort_of_thread_bound_task_is_carried_out_by_its_owner() {
-    let (s, c) = setup();
-    let h = s.spawn_local(TestBody::new(Script::UntilFlag, &c));
+    let s = TestScheduler::new_bound();
+    let c = Arc::new(Counters::default());
+    let h = s
+        .spawn(TestBody::new(Script::UntilFlag, &c), true)
+        .unwrap()
+        .unwrap();
     s.run_all();
-    harness::abort(h.ptr());
+    h.abort();
     assert_eq!(outcome(&h), None, "not cancelled by the aborting thread");
     assert_eq!(c.drops.load(SeqCst), 0);
     assert_eq!(s.queued(), 1);

@@ -3,13 +3,13 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
-use super::Shared;
+use super::Runtime;
 use super::worker::WorkerCtx;
 
 thread_local! {
     /// The runtimes this thread belongs to, innermost last: a worker or blocking thread's own,
     /// then one per `block_on` it is inside (a task of runtime A may block on runtime B).
-    static RUNTIMES: RefCell<Vec<*const Shared>> = const { RefCell::new(Vec::new()) };
+    static RUNTIMES: RefCell<Vec<*const Runtime>> = const { RefCell::new(Vec::new()) };
     static WORKER: Cell<*const WorkerCtx> = const { Cell::new(std::ptr::null()) };
 }
 
@@ -18,7 +18,7 @@ pub(crate) struct RuntimeGuard(());
 /// Marks the calling thread as belonging to `shared` while the guard lives (a worker or
 /// blocking thread, or a thread inside `block_on`); the caller holds an `Arc`, so the pointer
 /// stays valid.
-pub(crate) fn enter_runtime(shared: &Arc<Shared>) -> RuntimeGuard {
+pub(crate) fn enter_runtime(shared: &Arc<Runtime>) -> RuntimeGuard {
     RUNTIMES.with(|r| r.borrow_mut().push(Arc::as_ptr(shared)));
     RuntimeGuard(())
 }
@@ -29,17 +29,19 @@ impl Drop for RuntimeGuard {
     }
 }
 
-/// The innermost runtime of the calling thread, if it is one of a runtime's threads or inside
-/// a `block_on`.
-pub(crate) fn current_runtime() -> Option<&'static Shared> {
-    let p = RUNTIMES.with(|r| r.borrow().last().copied());
-    // SAFETY: listed only while a guard (whose owner holds an Arc) lives on this thread.
-    p.and_then(|p| unsafe { p.as_ref() })
+/// Calls `f` with the innermost runtime of the calling thread, if it is one of a runtime's
+/// threads or inside a `block_on`.
+pub(crate) fn with_current_runtime<R>(f: impl FnOnce(&Arc<Runtime>) -> R) -> Option<R> {
+    let p = RUNTIMES.with(|r| r.borrow().last().copied())?;
+    // SAFETY: listed (from `Arc::as_ptr`) only while a guard lives on this thread, whose owner
+    // holds an Arc; ManuallyDrop borrows that count without taking it.
+    let rt = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(p) });
+    Some(f(&rt))
 }
 
 /// Whether the calling thread belongs to `shared` at any level: waiting for `shared` to stop
 /// from here would wait for this very thread.
-pub(crate) fn belongs_to(shared: &Shared) -> bool {
+pub(crate) fn belongs_to(shared: &Runtime) -> bool {
     RUNTIMES.with(|r| r.borrow().iter().any(|&p| std::ptr::eq(p, shared)))
 }
 

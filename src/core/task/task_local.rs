@@ -2,10 +2,8 @@
 //! by a short linear scan of the task's own list (no lock: only the task touches it while it
 //! runs), destroyed with their key's destructor when the task ends, cancelled or not.
 
-use std::ptr::NonNull;
-
-use super::Header;
-use crate::core::context;
+use super::current;
+use super::raw::RawTask;
 
 /// A key; lives for the rest of the process (keys are few and typically static).
 pub(crate) struct LocalKey {
@@ -32,23 +30,21 @@ impl LocalKey {
 #[derive(Default)]
 pub(crate) struct LocalValues(Vec<(&'static LocalKey, *mut ())>);
 
-/// Why a set failed.
+/// A set outside any task: there is no task to attach the value to.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum LocalError {
-    NoTask,
-}
+pub(crate) struct NoTaskError;
 
 fn with_current<R>(f: impl FnOnce(&mut LocalValues) -> R) -> Option<R> {
-    let task = context::current_task()?;
-    // SAFETY: the running task is alive and this thread holds its RUNNING flag, which gives it
-    // the locals (see `ext`).
-    let ext = unsafe { task.as_ref() }.ext();
+    let task = current::current()?;
+    let ext = task.header().ext();
+    // SAFETY: this thread holds the current task's RUNNING flag, which gives it the locals
+    // (see `ext`).
     Some(ext.locals.with_mut(|l| f(unsafe { &mut *l })))
 }
 
 /// Sets the current task's value for `key`; an old value is destroyed (after the new one is
 /// in place, so a destructor that reads the key sees the new value).
-pub(crate) fn set(key: &'static LocalKey, value: *mut ()) -> Result<(), LocalError> {
+pub(crate) fn set(key: &'static LocalKey, value: *mut ()) -> Result<(), NoTaskError> {
     let old =
         with_current(
             |values| match values.0.iter_mut().find(|(k, _)| std::ptr::eq(*k, key)) {
@@ -59,7 +55,7 @@ pub(crate) fn set(key: &'static LocalKey, value: *mut ()) -> Result<(), LocalErr
                 }
             },
         )
-        .ok_or(LocalError::NoTask)?;
+        .ok_or(NoTaskError)?;
     if let Some(old) = old {
         key.destroy(old);
     }
@@ -78,20 +74,21 @@ pub(crate) fn get(key: &'static LocalKey) -> *mut () {
     .unwrap_or(std::ptr::null_mut())
 }
 
-/// Destroys every value of a finishing task (the caller holds RUNNING). Destructors run most
-/// recent key first; a destructor that sets values again gets them destroyed too (a few rounds).
-pub(crate) fn destroy_all(h: NonNull<Header>) {
-    // SAFETY: the caller holds a reference and RUNNING.
-    let Some(ext) = (unsafe { h.as_ref() }).ext_if_present() else {
-        return;
-    };
-    for _ in 0..8 {
-        let values = ext.locals.with_mut(|l| std::mem::take(unsafe { &mut *l }));
-        if values.0.is_empty() {
+impl RawTask {
+    /// Destroys every value of a finishing task (the caller holds RUNNING). Destructors run most
+    /// recent key first; a destructor that sets values again gets them destroyed too (a few rounds).
+    pub(super) fn destroy_locals(self) {
+        let Some(ext) = self.header().ext_if_present() else {
             return;
-        }
-        for (key, value) in values.0.into_iter().rev() {
-            key.destroy(value);
+        };
+        for _ in 0..8 {
+            let values = ext.locals.with_mut(|l| std::mem::take(unsafe { &mut *l }));
+            if values.0.is_empty() {
+                return;
+            }
+            for (key, value) in values.0.into_iter().rev() {
+                key.destroy(value);
+            }
         }
     }
 }

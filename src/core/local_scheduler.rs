@@ -12,22 +12,20 @@
 //! task and drop the scheduler (rule 8 of `core::task` guarantees it only until the push).
 
 use std::collections::VecDeque;
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::thread::ThreadId;
 
 use crate::core::sync::{AtomicUsize, Mutex, Ordering};
-use crate::core::task::owned::OwnedTasks;
-use crate::core::task::state::Outcome;
 use crate::core::task::{
-    Body, Header, Notified, Placement, ScheduleKind, Scheduler, SchedulerVtable, TaskRef, harness,
+    self, Body, JoinHandle, Joining, Notified, OwnedTasks, Placement, Schedule, ScheduleKind,
+    TaskRef,
 };
 use crate::core::timer::{TimerKey, TimerTarget};
 
 /// Where the timers of these tasks live: a runtime, whose workers fire them. Under loom a bare
 /// timer driver stands in, so the models need no runtime.
 #[cfg(not(loom))]
-pub(crate) type TimerHost = crate::core::runtime::Shared;
+pub(crate) type TimerHost = crate::core::runtime::Runtime;
 #[cfg(loom)]
 pub(crate) type TimerHost = crate::core::timer::TimerDriver;
 
@@ -63,21 +61,18 @@ mod owned_here {
 }
 use owned_here::OWNED_HERE;
 
-/// Whether `header` is an unfinished task that only the calling thread can run (a task of a
+/// Whether `task` is an unfinished task that only the calling thread can run (a task of a
 /// local scheduler this thread owns): blocking this thread until it ends would never end.
-pub(crate) fn runs_only_here(header: &Header) -> bool {
-    header.is_thread_bound()
-        && header.state.load().outcome().is_none()
-        && OWNED_HERE.with(|o| o.borrow().contains(&(header.scheduler.as_ptr() as usize)))
+pub(crate) fn runs_only_here(task: &TaskRef) -> bool {
+    task.is_thread_bound()
+        && !task.is_finished()
+        && OWNED_HERE.with(|o| o.borrow().contains(&task.scheduler_addr()))
 }
 
 /// Called when the queue becomes non-empty; may run on any thread.
 pub(crate) type ReadyHook = Arc<dyn Fn() + Send + Sync>;
 
-#[repr(C)]
 pub(crate) struct LocalScheduler {
-    /// Must stay the first field: tasks point at it.
-    scheduler: Scheduler,
     owner: ThreadId,
     queue: Mutex<VecDeque<Notified>>,
     pub(crate) owned: OwnedTasks,
@@ -115,57 +110,35 @@ impl Drop for Active<'_> {
     }
 }
 
-static VTABLE: SchedulerVtable = SchedulerVtable {
-    schedule,
-    completed,
-    release,
-    add_timer,
-    cancel_timer,
-};
+impl Schedule for LocalScheduler {
+    const THREAD_BOUND: bool = true;
 
-unsafe fn this<'a>(s: NonNull<Scheduler>) -> &'a LocalScheduler {
-    // SAFETY: the first field of a repr(C) LocalScheduler, pointer from Arc::as_ptr.
-    unsafe { s.cast::<LocalScheduler>().as_ref() }
-}
+    fn task_list(&self) -> &OwnedTasks {
+        &self.owned
+    }
 
-unsafe fn schedule(s: NonNull<Scheduler>, entry: Notified, _kind: ScheduleKind) {
-    // SAFETY: the task is SCHEDULED, so listed, so the scheduler is alive; keep it alive until
-    // we are done (see module docs). The pointer came from Arc::as_ptr.
-    let raw = s.cast::<LocalScheduler>().as_ptr().cast_const();
-    let guard = unsafe {
-        Arc::increment_strong_count(raw);
-        Arc::from_raw(raw)
-    };
-    guard.push(entry);
-}
+    fn schedule(this: &Arc<Self>, entry: Notified, _kind: ScheduleKind) {
+        // Keep the scheduler alive until we are done (see module docs).
+        let guard = Arc::clone(this);
+        guard.push(entry);
+    }
 
-unsafe fn completed(s: NonNull<Scheduler>, h: &Header, outcome: Outcome) {
-    // SAFETY: called while the task is listed.
-    unsafe { this(s) }.owned.count(h, outcome);
-}
+    fn add_timer(&self, key: TimerKey, target: TimerTarget) {
+        match &self.timers {
+            Some(host) => host_add_timer(host, key, target),
+            // No runtime could be started to drive timers: the timer never fires.
+            None => drop(target),
+        }
+    }
 
-unsafe fn release(s: NonNull<Scheduler>, h: &Header) {
-    // SAFETY: called while the task is listed.
-    unsafe { this(s) }.owned.remove(h);
-}
-
-unsafe fn add_timer(s: NonNull<Scheduler>, key: TimerKey, target: TimerTarget) {
-    // SAFETY: called for a listed task.
-    match &unsafe { this(s) }.timers {
-        Some(host) => host_add_timer(host, key, target),
-        // No runtime could be started to drive timers: the timer never fires.
-        None => drop(target),
+    fn cancel_timer(&self, key: TimerKey) -> Option<TimerTarget> {
+        host_cancel_timer(self.timers.as_ref()?, key)
     }
 }
 
-unsafe fn cancel_timer(s: NonNull<Scheduler>, key: TimerKey) -> Option<TimerTarget> {
-    // SAFETY: called for a listed task.
-    host_cancel_timer(unsafe { this(s) }.timers.as_ref()?, key)
-}
-
-/// Why a call was refused.
+/// Why a call on a local scheduler was refused.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum LocalError {
+pub(crate) enum LocalSchedulerError {
     WrongThread,
     Shutdown,
     /// `close` from inside the scheduler's own `run` or `close` (one of its tasks).
@@ -179,7 +152,6 @@ impl LocalScheduler {
         ready: Option<ReadyHook>,
     ) -> Arc<LocalScheduler> {
         let sched = Arc::new(LocalScheduler {
-            scheduler: Scheduler { vtable: &VTABLE },
             owner: std::thread::current().id(),
             queue: Mutex::new(VecDeque::new()),
             owned: OwnedTasks::new(1),
@@ -225,47 +197,32 @@ impl LocalScheduler {
     pub(crate) fn spawn<B: Body>(
         self: &Arc<Self>,
         body: B,
-        want_handle: bool,
-    ) -> Result<Option<TaskRef>, (LocalError, B)> {
-        // SAFETY: Arc::as_ptr is never null; full provenance (see the runtime's scheduler_ptr).
-        let sched = unsafe { NonNull::new_unchecked(Arc::as_ptr(self).cast_mut()) }.cast();
-        let h = Header::allocate(
-            body,
-            crate::core::id::next_id(),
-            sched,
-            Placement::Local,
-            want_handle,
-        );
-        if !self.owned.insert(h) {
-            // SAFETY: never linked or queued; nobody else has seen it.
-            let body = unsafe { Header::unallocate::<B>(h) };
-            return Err((LocalError::Shutdown, body));
-        }
-        // SAFETY: refs from allocate: list, entry, maybe handle.
-        let entry = unsafe { Notified::from_raw(h) };
-        let handle = want_handle.then(|| unsafe { TaskRef::from_raw(h) });
-        self.push(entry);
-        Ok(handle)
+        joining: Joining,
+    ) -> Result<Option<JoinHandle>, (LocalSchedulerError, B)> {
+        let spawned = task::spawn(self, body, Placement::Worker, joining)
+            .map_err(|b| (LocalSchedulerError::Shutdown, b))?;
+        self.push(spawned.entry);
+        Ok(spawned.handle)
     }
 
     /// Aborts every task (from any thread): thread-bound tasks are then cancelled by the owner.
     /// Refuses further spawns.
     pub(crate) fn abort_all(&self) {
         for task in self.owned.close_and_collect() {
-            harness::abort(task.ptr());
+            task.abort();
         }
     }
 
     /// Runs up to `max` queued entries on the owning thread; returns how many tasks it polled.
-    pub(crate) fn run(&self, max: usize) -> Result<usize, LocalError> {
+    pub(crate) fn run(&self, max: usize) -> Result<usize, LocalSchedulerError> {
         if !self.is_owner() {
-            return Err(LocalError::WrongThread);
+            return Err(LocalSchedulerError::WrongThread);
         }
         let _active = Active::enter(&self.active);
         let mut polled = 0;
         for _ in 0..max {
             let Some(entry) = self.pop() else { break };
-            if harness::run(entry) {
+            if entry.run() {
                 polled += 1;
             }
         }
@@ -284,18 +241,21 @@ impl LocalScheduler {
     /// On the owning thread: refuses further spawns, cancels every task left (here, now), and
     /// waits until every task is released (a waker of another thread may be submitting a
     /// last entry: it is discarded when it arrives).
-    pub(crate) fn close(&self, parker: &crate::core::park::Parker) -> Result<(), LocalError> {
+    pub(crate) fn close(
+        &self,
+        parker: &crate::core::park::Parker,
+    ) -> Result<(), LocalSchedulerError> {
         if !self.is_owner() {
-            return Err(LocalError::WrongThread);
+            return Err(LocalSchedulerError::WrongThread);
         }
         if self.active.load(Ordering::Relaxed) > 0 {
-            return Err(LocalError::WouldDeadlock);
+            return Err(LocalSchedulerError::WouldDeadlock);
         }
         let _active = Active::enter(&self.active);
         let me = self as *const LocalScheduler as usize;
         OWNED_HERE.with(|o| o.borrow_mut().retain(|&a| a != me));
         for task in self.owned.close_and_collect() {
-            harness::cancel_now(task.ptr());
+            task.cancel_now();
         }
         loop {
             while let Some(entry) = self.pop() {

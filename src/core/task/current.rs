@@ -1,0 +1,95 @@
+//! The task the calling thread is running, for `current_task_*` queries, self-join checks and
+//! task-local storage. Entering is scoped by guards so nesting (a join that runs another task
+//! inline) restores the outer task.
+
+// loom's thread_local! (used under --cfg loom) takes no `const { }` initialisers.
+#![allow(clippy::missing_const_for_thread_local)]
+
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+use super::cell::Header;
+use super::raw::RawTask;
+use super::state;
+use crate::core::sync::thread_local;
+
+thread_local! {
+    /// The task whose code this thread runs, and whether its body is alive (false while its
+    /// drop functions run: `drop_arg` and task-local destructors see their own task as current,
+    /// but its body, which holds for example its name, is gone). The runner holds a reference
+    /// for as long as the task is current.
+    static CURRENT_TASK: Cell<(Option<NonNull<Header>>, bool)> = Cell::new((None, false));
+}
+
+/// Restores the previously running task when dropped.
+pub(crate) struct TaskGuard {
+    prev: (Option<NonNull<Header>>, bool),
+}
+
+fn enter(now: (Option<NonNull<Header>>, bool)) -> TaskGuard {
+    TaskGuard {
+        prev: CURRENT_TASK.with(|c| c.replace(now)),
+    }
+}
+
+/// The task is polled (or completed) on this thread until the guard drops.
+pub(super) fn enter_task(task: RawTask) -> TaskGuard {
+    enter((Some(task.ptr()), true))
+}
+
+/// The current task's body and task-local values are being destroyed on this thread: it
+/// stays the current task (never the task that happened to complete or abort it) but its
+/// body is gone. Undone when the enclosing task guard drops.
+pub(super) fn body_gone() {
+    CURRENT_TASK.with(|c| c.set((c.get().0, false)));
+}
+
+/// No task is current until the guard drops (an output is dropped: it belongs to no running
+/// task).
+pub(crate) fn enter_no_task() -> TaskGuard {
+    enter((None, false))
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        CURRENT_TASK.with(|c| c.set(self.prev));
+    }
+}
+
+/// The current task, body alive or not.
+pub(super) fn current() -> Option<RawTask> {
+    // SAFETY: the runner of the current task holds a reference while it is current on this
+    // thread, and the value is used only on this thread, before the guard drops.
+    CURRENT_TASK.with(|c| c.get().0.map(|p| unsafe { RawTask::from_raw(p) }))
+}
+
+pub(super) fn is_current(task: RawTask) -> bool {
+    current() == Some(task)
+}
+
+/// The id of the task the calling thread is running (or destroying).
+pub(crate) fn current_task_id() -> Option<u64> {
+    current().map(|t| t.header().id)
+}
+
+/// Whether abort was requested for the task the calling thread runs; false outside a task.
+pub(crate) fn current_task_is_cancelled() -> bool {
+    current().is_some_and(|t| t.header().state.load().has(state::CANCEL_REQUESTED))
+}
+
+/// Calls `f` with the current task's body if the thread is polling a task whose body is a
+/// `T` (None otherwise, also while the body is being destroyed). Lets the owner of a body
+/// type read what only it knows about (the C binding: the task's name).
+#[cfg(not(loom))]
+pub(crate) fn with_current_body<T: 'static, R>(f: impl FnOnce(&T) -> R) -> Option<R> {
+    let (Some(p), true) = CURRENT_TASK.with(|c| c.get()) else {
+        return None;
+    };
+    // SAFETY: as in `current`.
+    let task = unsafe { RawTask::from_raw(p) };
+    // SAFETY: the task is being polled on this thread (body alive, RUNNING held by the
+    // poller, which is below us on this stack): the body is only read here, by the thread that
+    // runs it.
+    let body = unsafe { (task.header().vtable.body)(task).as_ref() };
+    body.downcast_ref::<T>().map(f)
+}
