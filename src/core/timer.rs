@@ -122,13 +122,19 @@ impl TimerDriver {
     pub(crate) fn cancel(&self, key: TimerKey) -> Option<TimerTarget> {
         let mut entries = self.entries.lock();
         let target = entries.map.remove(&key)?;
+        self.publish_next(&entries);
+        Some(target)
+    }
+
+    /// Publishes the earliest deadline left (under the entries' lock, so that a concurrent
+    /// insert's publish cannot be overwritten by a stale one).
+    fn publish_next(&self, entries: &Entries) {
         let next = entries
             .map
             .keys()
             .next()
             .map_or(NONE, |k| self.to_nanos(k.deadline));
         self.next.store(next, Ordering::SeqCst);
-        Some(target)
     }
 
     /// Cheap check for the worker loop: is anything due?
@@ -152,12 +158,7 @@ impl TimerDriver {
             }
             due.push(entry.remove());
         }
-        let next = entries
-            .map
-            .keys()
-            .next()
-            .map_or(NONE, |k| self.to_nanos(k.deadline));
-        self.next.store(next, Ordering::SeqCst);
+        self.publish_next(&entries);
         due
     }
 

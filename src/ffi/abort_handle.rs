@@ -1,7 +1,7 @@
 //! `tasks_abort_handle`: a cloneable handle that can only abort and observe a task.
 
 use super::boundary;
-use super::cast::{self, Castable, OwnedTask};
+use super::cast::{self, castable};
 use crate::core::task::{TaskRef, current_task_is_cancelled};
 
 /// A handle that aborts a task and asks whether it ended; independent of the join handle.
@@ -9,11 +9,7 @@ pub struct tasks_abort_handle {
     _private: [u8; 0],
 }
 
-// SAFETY: abort handles are handed out with `give_task` only.
-unsafe impl Castable for tasks_abort_handle {
-    type Rust = TaskRef;
-    type Ownership = OwnedTask;
-}
+castable!(tasks_abort_handle => TaskRef, OwnedTask);
 
 /// Requests cancellation, as tasks_join_handle_abort. NULL is ignored.
 #[unsafe(no_mangle)]

@@ -3,7 +3,7 @@
 use std::ffi::{CStr, CString, c_char, c_void};
 
 use super::callback::CFn;
-use super::cast::{Borrowed, Castable};
+use super::cast::castable;
 use crate::core::task::{Body, BodyPoll, Context};
 
 /// A poll-style task's context; valid only during the poll call it is passed to.
@@ -11,11 +11,7 @@ pub struct tasks_context {
     _private: [u8; 0],
 }
 
-// SAFETY: `CBody::poll` hands out the core poll context as a `tasks_context*`.
-unsafe impl Castable for tasks_context {
-    type Rust = Context<'static>;
-    type Ownership = Borrowed;
-}
+castable!(tasks_context => Context<'static>, Borrowed);
 
 /// What a poll function returns.
 #[repr(C)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::callback::Callback;
-use super::cast::{self, Castable, OwnedBox};
+use super::cast::{self, castable};
 use super::runtime::{give_built, tasks_runtime};
 use super::status::status_of;
 use super::{boundary, tasks_status};
@@ -18,11 +18,7 @@ pub struct tasks_builder {
     _private: [u8; 0],
 }
 
-// SAFETY: builders are handed out with `give_box` only.
-unsafe impl Castable for tasks_builder {
-    type Rust = Config;
-    type Ownership = OwnedBox;
-}
+castable!(tasks_builder => Config, OwnedBox);
 
 impl From<InvalidSetting> for tasks_status {
     fn from(_: InvalidSetting) -> Self {
@@ -117,9 +113,20 @@ pub unsafe extern "C" fn tasks_builder_thread_stack_size(
     boundary(|| with_config(unsafe { cast::try_mut(b) }, |c| c.set_stack_size(bytes)))
 }
 
-/// A thread hook from a C callback (NULL: none).
-fn hook(f: Option<unsafe extern "C" fn(*mut c_void)>, data: *mut c_void) -> Option<ThreadHook> {
-    Callback::new(f, data).map(|h| Arc::new(move || h.call()) as ThreadHook)
+/// Sets one of the thread hooks to a C callback; a NULL callback is TASKS_ERR_NULL.
+fn set_hook(
+    config: Option<&mut Config>,
+    func: Option<unsafe extern "C" fn(*mut c_void)>,
+    data: *mut c_void,
+    slot: impl FnOnce(&mut Config) -> &mut Option<ThreadHook>,
+) -> tasks_status {
+    let Some(hook) = Callback::new(func, data) else {
+        return tasks_status::TASKS_ERR_NULL;
+    };
+    with_config(config, |c| {
+        *slot(c) = Some(Arc::new(move || hook.call()));
+        Ok(())
+    })
 }
 
 /// `fn(data)` runs on every thread the runtime starts (workers and blocking threads), first
@@ -130,14 +137,10 @@ pub unsafe extern "C" fn tasks_builder_on_thread_start(
     func: Option<unsafe extern "C" fn(data: *mut c_void)>,
     data: *mut c_void,
 ) -> tasks_status {
+    // SAFETY: NULL or a live builder.
     boundary(|| {
-        let Some(hook) = hook(func, data) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        // SAFETY: NULL or a live builder.
-        with_config(unsafe { cast::try_mut(b) }, |c| {
-            c.on_thread_start = Some(hook);
-            Ok(())
+        set_hook(unsafe { cast::try_mut(b) }, func, data, |c| {
+            &mut c.on_thread_start
         })
     })
 }
@@ -150,14 +153,10 @@ pub unsafe extern "C" fn tasks_builder_on_thread_stop(
     func: Option<unsafe extern "C" fn(data: *mut c_void)>,
     data: *mut c_void,
 ) -> tasks_status {
+    // SAFETY: NULL or a live builder.
     boundary(|| {
-        let Some(hook) = hook(func, data) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        // SAFETY: NULL or a live builder.
-        with_config(unsafe { cast::try_mut(b) }, |c| {
-            c.on_thread_stop = Some(hook);
-            Ok(())
+        set_hook(unsafe { cast::try_mut(b) }, func, data, |c| {
+            &mut c.on_thread_stop
         })
     })
 }

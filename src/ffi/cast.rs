@@ -34,6 +34,20 @@ pub(crate) unsafe trait Castable {
     type Ownership;
 }
 
+/// Declares the Rust type behind an opaque C type and how C holds it:
+/// `castable!(tasks_x => RustType, OwnedBox)`. The C type's pointers must only be made by this
+/// module's functions for that ownership (the trait's safety contract).
+macro_rules! castable {
+    ($c:ty => $rust:ty, $ownership:ident) => {
+        // SAFETY: pointers of this type are only made by `ffi::cast` for this ownership.
+        unsafe impl $crate::ffi::cast::Castable for $c {
+            type Rust = $rust;
+            type Ownership = $crate::ffi::cast::$ownership;
+        }
+    };
+}
+pub(crate) use castable;
+
 /// A shared borrow of the object behind a pointer (valid for the duration of the call).
 pub(crate) unsafe fn try_ref<'a, C>(p: *const C) -> Option<&'a C::Rust>
 where

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::body::{CBody, CFunc, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
 use super::callback::Callback;
-use super::cast::{self, Castable, OwnedBox};
+use super::cast::{self, castable};
 use super::join_handle::tasks_join_handle;
 use super::spawn::{hand_out_spawn, joining_for};
 use super::status::status_of;
@@ -18,11 +18,7 @@ pub struct tasks_executor {
     _private: [u8; 0],
 }
 
-// SAFETY: executors are handed out with `give_box` only.
-unsafe impl Castable for tasks_executor {
-    type Rust = Executor;
-    type Ownership = OwnedBox;
-}
+castable!(tasks_executor => Executor, OwnedBox);
 
 /// Creates an executor bound to the calling thread; free it with tasks_executor_free on that
 /// thread. Timers of its tasks (tasks_context_sleep) are driven by the default runtime.

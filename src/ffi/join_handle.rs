@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::abort_handle::tasks_abort_handle;
 use super::body::tasks_context;
-use super::cast::{self, Castable, OwnedTask};
+use super::cast::{self, castable};
 use super::status::hand_out_result;
 use super::{boundary, tasks_status};
 use crate::core::runtime::wait;
@@ -16,11 +16,7 @@ pub struct tasks_join_handle {
     _private: [u8; 0],
 }
 
-// SAFETY: join handles are handed out with `give_task` only.
-unsafe impl Castable for tasks_join_handle {
-    type Rust = JoinHandle;
-    type Ownership = OwnedTask;
-}
+castable!(tasks_join_handle => JoinHandle, OwnedTask);
 
 /// Waits up to `timeout_ns` for the task to end. Returns TASKS_OK or TASKS_FAILED with
 /// `*output` set to the task's output (handed out once: a later join returns the same status

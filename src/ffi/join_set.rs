@@ -3,7 +3,7 @@
 use std::ffi::c_void;
 
 use super::body::{CBody, CFunc, tasks_context, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
-use super::cast::{self, Castable, OwnedBox};
+use super::cast::{self, castable};
 use super::runtime::{resolve, tasks_runtime};
 use super::status::hand_out_result;
 use super::{boundary, deadline_after, tasks_status};
@@ -15,11 +15,7 @@ pub struct tasks_join_set {
     _private: [u8; 0],
 }
 
-// SAFETY: sets are handed out with `give_box` only.
-unsafe impl Castable for tasks_join_set {
-    type Rust = JoinSet;
-    type Ownership = OwnedBox;
-}
+castable!(tasks_join_set => JoinSet, OwnedBox);
 
 /// Creates an empty set whose tasks run on `rt` (NULL: the calling thread's runtime, else the
 /// default one). On success `*out` receives it; free it with tasks_join_set_free.

@@ -3,7 +3,7 @@
 use std::ffi::c_void;
 
 use super::callback::CFn;
-use super::cast::{self, Borrowed, Castable};
+use super::cast::{self, castable};
 use super::status::status_of;
 use super::{boundary, tasks_status};
 use crate::core::task::task_local::{self, LocalKey};
@@ -13,11 +13,7 @@ pub struct tasks_local_key {
     _private: [u8; 0],
 }
 
-// SAFETY: keys are leaked `LocalKey`s (never freed), handed out by tasks_local_key_new only.
-unsafe impl Castable for tasks_local_key {
-    type Rust = LocalKey;
-    type Ownership = Borrowed;
-}
+castable!(tasks_local_key => LocalKey, Borrowed);
 
 /// A new key. `destructor` (may be NULL) runs on every non-NULL value still set when its task
 /// ends (finished or cancelled, before tasks_join_handle_is_finished turns true) and on a value

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cast::{self, Castable, OwnedArc};
+use super::cast::{self, castable};
 use super::status::status_of;
 use super::{boundary, tasks_status};
 use crate::core::runtime::{Config, Metrics, Runtime, default_runtime, with_runtime};
@@ -17,11 +17,7 @@ pub struct tasks_runtime {
     _private: [u8; 0],
 }
 
-// SAFETY: runtimes are handed out with `give_arc`/`lend_arc` only.
-unsafe impl Castable for tasks_runtime {
-    type Rust = Runtime;
-    type Ownership = OwnedArc;
-}
+castable!(tasks_runtime => Runtime, OwnedArc);
 
 /// Calls `f` with the runtime a call names: `rt`, or for NULL the caller's (inside a runtime
 /// thread), else the default one. None when the default runtime could not be started.

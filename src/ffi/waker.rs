@@ -5,7 +5,7 @@ use std::task::Waker;
 
 use super::boundary;
 use super::callback::Callback;
-use super::cast::{self, Castable, OwnedBox};
+use super::cast::{self, castable};
 use crate::core::task::waker::{WakeFn, custom_waker};
 
 /// Something that can be woken: a task (from tasks_context_waker) or your callback (from
@@ -15,11 +15,7 @@ pub struct tasks_waker {
     _private: [u8; 0],
 }
 
-// SAFETY: wakers are handed out with `give_box` only.
-unsafe impl Castable for tasks_waker {
-    type Rust = Waker;
-    type Ownership = OwnedBox;
-}
+castable!(tasks_waker => Waker, OwnedBox);
 
 pub(crate) fn give_waker(w: Waker) -> *mut tasks_waker {
     cast::give_box(w)

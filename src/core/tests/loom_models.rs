@@ -31,12 +31,7 @@ impl std::task::Wake for Count {
 #[test]
 fn loom_wake_during_poll_repolls_once() {
     model(|| {
-        let s = TestScheduler::new();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::UntilFlag, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_task(Script::UntilFlag);
         let w = waker::task_waker(h.clone());
         let c2 = c.clone();
         let t = thread::spawn(move || {
@@ -59,12 +54,7 @@ fn loom_wake_during_poll_repolls_once() {
 #[test]
 fn loom_wakes_from_several_threads_coalesce() {
     model(|| {
-        let s = TestScheduler::new();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::UntilFlag, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_task(Script::UntilFlag);
         s.run_all();
         c.flag.store(true, SeqCst);
         let w1 = waker::task_waker(h.clone());
@@ -90,12 +80,7 @@ fn loom_abort_vs_completion() {
     let seen_cancelled = std::sync::Arc::new(StdAtomicUsize::new(0));
     let (ok, cancelled) = (seen_ok.clone(), seen_cancelled.clone());
     model(move || {
-        let s = TestScheduler::new();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::Ready, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_task(Script::Ready);
         let a = h.clone();
         let t = thread::spawn(move || a.abort());
         s.run_all();
@@ -122,12 +107,7 @@ fn loom_abort_vs_completion() {
 #[test]
 fn loom_abort_idle_task_vs_wake() {
     model(|| {
-        let s = TestScheduler::new();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::UntilFlag, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_task(Script::UntilFlag);
         s.run_all();
         let w = waker::task_waker(h.clone());
         let t = thread::spawn(move || w.wake());
@@ -138,20 +118,14 @@ fn loom_abort_idle_task_vs_wake() {
         t.join().unwrap();
         assert_eq!(s.run_all(), 0, "a cancelled task is never polled again");
         assert_eq!(c.polls.load(SeqCst), 1);
-        drop_handle(h);
-        assert_eq!(s.owned.len(), 0);
+        drop_and_check_released(&s, h);
     });
 }
 
 #[test]
 fn loom_join_waker_registration_vs_completion() {
     model(|| {
-        let s = TestScheduler::new();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::Ready, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_task(Script::Ready);
         let s2 = s.clone();
         let t = thread::spawn(move || {
             s2.run_all();
@@ -172,12 +146,7 @@ fn loom_join_waker_registration_vs_completion() {
 #[test]
 fn loom_handle_drop_vs_completion() {
     model(|| {
-        let s = TestScheduler::new();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::Ready, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_task(Script::Ready);
         // A registered join waker too, so both the output and the waker have two candidates.
         let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
         assert_eq!(h.poll_join(&Waker::from(count.clone())), None);
@@ -258,12 +227,7 @@ fn loom_timer_cancel_vs_fire() {
 #[test]
 fn loom_abort_sleeping_task_vs_timer_fire() {
     model(|| {
-        let s = TestScheduler::new();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::SleepOnce, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_task(Script::SleepOnce);
         s.run_all();
         let s2 = s.clone();
         let t = thread::spawn(move || s2.fire_timers());
@@ -275,20 +239,14 @@ fn loom_abort_sleeping_task_vs_timer_fire() {
         assert_eq!(outcome(&h), Some(Outcome::Cancelled));
         assert_eq!(c.polls.load(SeqCst), 1);
         assert!(!s.timers.has_pending());
-        drop_handle(h);
-        assert_eq!(s.owned.len(), 0);
+        drop_and_check_released(&s, h);
     });
 }
 
 #[test]
 fn loom_local_abort_vs_wake_cancels_on_owner() {
     model(|| {
-        let s = TestScheduler::new_bound();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::UntilFlag, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_bound_task(Script::UntilFlag);
         s.run_all();
         let w = waker::task_waker(h.clone());
         let a = h.clone();
@@ -303,8 +261,7 @@ fn loom_local_abort_vs_wake_cancels_on_owner() {
         assert_eq!(outcome(&h), Some(Outcome::Cancelled));
         assert_eq!(c.polls.load(SeqCst), 1, "never polled after the abort");
         assert_eq!(c.drops.load(SeqCst), 1);
-        drop_handle(h);
-        assert_eq!(s.owned.len(), 0);
+        drop_and_check_released(&s, h);
     });
 }
 

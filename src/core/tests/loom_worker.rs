@@ -45,6 +45,12 @@ struct Pool {
     main: std::sync::Arc<Parker>,
 }
 
+/// Starts a model thread running worker `index`'s loop.
+fn spawn_worker(pool: &Arc<Pool>, index: usize) -> thread::JoinHandle<()> {
+    let pool = pool.clone();
+    thread::spawn(move || pool.worker_loop(index))
+}
+
 impl Pool {
     fn new(workers: usize) -> Arc<Pool> {
         Arc::new(Pool {
@@ -155,10 +161,7 @@ fn loom_worker_join_wakeup_restores_search_role() {
         let pool = Pool::new(2);
         let done = Arc::new(AtomicBool::new(false));
 
-        let idle_worker = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.worker_loop(1))
-        };
+        let idle_worker = spawn_worker(&pool, 1);
         let joiner = {
             let (pool, done) = (pool.clone(), done.clone());
             thread::spawn(move || {
@@ -213,10 +216,7 @@ fn loom_worker_join_wakeup_restores_search_role() {
 fn loom_worker_spawn_then_block_wakes_idle_worker() {
     model(|| {
         let pool = Pool::new(2);
-        let idle_worker = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.worker_loop(1))
-        };
+        let idle_worker = spawn_worker(&pool, 1);
         let spawner = {
             let pool = pool.clone();
             thread::spawn(move || {
@@ -239,12 +239,7 @@ fn loom_worker_spawn_then_block_wakes_idle_worker() {
 fn loom_worker_burst_two_sleepers() {
     model(|| {
         let pool = Pool::new(2);
-        let workers: Vec<_> = (0..2)
-            .map(|i| {
-                let pool = pool.clone();
-                thread::spawn(move || pool.worker_loop(i))
-            })
-            .collect();
+        let workers: Vec<_> = (0..2).map(|i| spawn_worker(&pool, i)).collect();
         pool.push(0);
         pool.push(1);
         pool.finish(2);
@@ -262,12 +257,7 @@ fn loom_worker_burst_two_sleepers() {
 #[test]
 fn loom_spawn_after_vs_shutdown_timer_drain() {
     model(|| {
-        let s = TestScheduler::new();
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::Ready, &c), true)
-            .unwrap()
-            .unwrap();
+        let (s, c, h) = one_task(Script::Ready);
         // Move the task's first entry from the queue into a start timer, as spawn_after does.
         let entry = s.pop().expect("first entry");
         let driver = Arc::new(TimerDriver::new());
@@ -294,8 +284,7 @@ fn loom_spawn_after_vs_shutdown_timer_drain() {
         assert_eq!(outcome(&h), Some(Outcome::Cancelled));
         assert_eq!(c.drops.load(SeqCst), 1, "drop_arg exactly once");
         assert_eq!(c.polls.load(SeqCst), 0);
-        drop_handle(h);
-        assert_eq!(s.owned.len(), 0, "the task was released");
+        drop_and_check_released(&s, h);
     });
 }
 

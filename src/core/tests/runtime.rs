@@ -10,6 +10,12 @@ use crate::core::runtime::{Config, Runtime, Start};
 use crate::core::sync::Arc;
 use crate::core::task::{JoinHandle, Joining, Outcome, waker};
 
+/// Spawns a task with a handle (the runtime is open).
+fn spawn(rt: &Arc<Runtime>, script: Script, start: Start, c: &Arc<Counters>) -> JoinHandle {
+    let spawned = rt.spawn(TestBody::new(script, c), start, Joining::Handle);
+    spawned.ok().unwrap().unwrap()
+}
+
 /// Waits for the task (helping on a worker, parking elsewhere); its outcome, None on timeout.
 fn join_task(h: &JoinHandle, deadline: Option<Instant>) -> Option<Outcome> {
     wait_for_task(h, deadline);
@@ -41,10 +47,7 @@ fn spawn_and_join_many_from_outside() {
             } else {
                 Script::Yield(2)
             };
-            rt.spawn(TestBody::new(script, &c), Start::Now, Joining::Handle)
-                .ok()
-                .unwrap()
-                .unwrap()
+            spawn(&rt, script, Start::Now, &c)
         })
         .collect();
     for h in handles {
@@ -64,15 +67,7 @@ fn spawn_and_join_many_from_outside() {
 fn join_with_deadline_times_out_then_succeeds() {
     let rt = runtime(1);
     let c = Arc::new(Counters::default());
-    let h = rt
-        .spawn(
-            TestBody::new(Script::UntilFlag, &c),
-            Start::Now,
-            Joining::Handle,
-        )
-        .ok()
-        .unwrap()
-        .unwrap();
+    let h = spawn(&rt, Script::UntilFlag, Start::Now, &c);
     let start = Instant::now();
     let deadline = start + Duration::from_millis(20);
     assert_eq!(join_task(&h, Some(deadline)), None);
@@ -90,16 +85,7 @@ fn blocking_pool_runs_tasks_and_threads_exit_after_keep_alive() {
     let rt = runtime(1);
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..4)
-        .map(|_| {
-            rt.spawn(
-                TestBody::new(Script::Run, &c),
-                Start::Blocking,
-                Joining::Handle,
-            )
-            .ok()
-            .unwrap()
-            .unwrap()
-        })
+        .map(|_| spawn(&rt, Script::Run, Start::Blocking, &c))
         .collect();
     for h in handles {
         assert_eq!(join_task(&h, None), Some(Outcome::Ok));
@@ -123,16 +109,7 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
     let rt = runtime(2);
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..n(200))
-        .map(|_| {
-            rt.spawn(
-                TestBody::new(Script::UntilFlag, &c),
-                Start::Now,
-                Joining::Handle,
-            )
-            .ok()
-            .unwrap()
-            .unwrap()
-        })
+        .map(|_| spawn(&rt, Script::UntilFlag, Start::Now, &c))
         .collect();
     // Let them all be polled once and go idle.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -159,11 +136,7 @@ fn runtimes_come_and_go_without_leaving_threads() {
     for _ in 0..n(50) {
         let rt = runtime(2);
         let c = Arc::new(Counters::default());
-        let h = rt
-            .spawn(TestBody::new(Script::Run, &c), Start::Now, Joining::Handle)
-            .ok()
-            .unwrap()
-            .unwrap();
+        let h = spawn(&rt, Script::Run, Start::Now, &c);
         assert_eq!(join_task(&h, None), Some(Outcome::Ok));
         drop_handle(h);
         rt.shutdown_and_join();

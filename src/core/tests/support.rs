@@ -266,6 +266,31 @@ pub(crate) fn consume_output(out: *mut ()) {
     }
 }
 
+/// The setup of most tests: a test scheduler, counters, and one task running `script`,
+/// spawned with a handle (its first entry queued, nothing run yet).
+pub(crate) fn one_task(
+    script: Script,
+) -> (std::sync::Arc<TestScheduler>, Arc<Counters>, JoinHandle) {
+    let s = TestScheduler::new();
+    let c = Arc::new(Counters::default());
+    let h = s.spawn(TestBody::new(script, &c), true).unwrap().unwrap();
+    (s, c, h)
+}
+
+/// [`one_task`] with a thread-bound task (as a local executor's).
+pub(crate) fn one_bound_task(
+    script: Script,
+) -> (
+    std::sync::Arc<TestScheduler<true>>,
+    Arc<Counters>,
+    JoinHandle,
+) {
+    let s = TestScheduler::new_bound();
+    let c = Arc::new(Counters::default());
+    let h = s.spawn(TestBody::new(script, &c), true).unwrap().unwrap();
+    (s, c, h)
+}
+
 /// The outcome of a completed task through its handle.
 pub(crate) fn outcome(h: &JoinHandle) -> Option<Outcome> {
     h.outcome()
@@ -277,6 +302,13 @@ pub(crate) fn take_output(h: &JoinHandle) -> *mut () {
         Some(TaskResult::Ok(out) | TaskResult::Failed(out)) => out,
         _ => std::ptr::null_mut(),
     }
+}
+
+/// The end of most tests: the handle is dropped, and with it the task's last trace (it was
+/// released from its scheduler's list).
+pub(crate) fn drop_and_check_released<const B: bool>(s: &TestScheduler<B>, h: JoinHandle) {
+    drop(h);
+    assert_eq!(s.owned.len(), 0, "the task was released");
 }
 
 /// Drops a join handle the way the C handle's free does (clears the join interest).

@@ -18,11 +18,7 @@ fn task_waker_of(h: &TaskRef) -> Waker {
 
 #[test]
 fn run_to_completion_hands_out_output_once() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::Run, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_task(Script::Run);
     assert_eq!(outcome(&h), None);
     assert_eq!(s.run_all(), 1);
     assert_eq!(outcome(&h), Some(Outcome::Ok));
@@ -51,11 +47,7 @@ fn detached_output_is_dropped_by_completer() {
 
 #[test]
 fn handle_dropped_after_completion_drops_untaken_output() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::Ready, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_task(Script::Ready);
     s.run_all();
     assert_eq!(c.outputs_dropped.load(SeqCst), 0);
     drop_handle(h);
@@ -64,11 +56,7 @@ fn handle_dropped_after_completion_drops_untaken_output() {
 
 #[test]
 fn handle_dropped_before_completion_detaches() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::Ready, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_task(Script::Ready);
     drop_handle(h);
     assert_eq!(s.run_all(), 1);
     assert_eq!(c.outputs_dropped.load(SeqCst), 1);
@@ -77,11 +65,7 @@ fn handle_dropped_before_completion_detaches() {
 
 #[test]
 fn wakes_coalesce_into_one_poll() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::UntilFlag, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_task(Script::UntilFlag);
     assert_eq!(s.run_all(), 1);
     let w = task_waker_of(&h);
     w.wake_by_ref();
@@ -100,11 +84,7 @@ fn wakes_coalesce_into_one_poll() {
 
 #[test]
 fn wake_during_poll_reschedules_once() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::WakeSelfOnce, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_task(Script::WakeSelfOnce);
     assert!(s.pop().unwrap().run());
     assert_eq!(s.queued(), 1, "woken during its poll: requeued once");
     assert_eq!(s.run_all(), 1);
@@ -115,11 +95,7 @@ fn wake_during_poll_reschedules_once() {
 
 #[test]
 fn yield_requeues_until_ready() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::Yield(5), &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, _c, h) = one_task(Script::Yield(5));
     assert_eq!(s.run_all(), 6);
     assert_eq!(outcome(&h), Some(Outcome::Ok));
     drop_handle(h);
@@ -127,11 +103,7 @@ fn yield_requeues_until_ready() {
 
 #[test]
 fn abort_before_start_cancels_at_once() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::Run, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_task(Script::Run);
     h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
     assert_eq!(
@@ -153,11 +125,7 @@ fn abort_before_start_cancels_at_once() {
 
 #[test]
 fn abort_idle_task_cancels_and_ignores_later_wakes() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::UntilFlag, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_task(Script::UntilFlag);
     s.run_all();
     let w = task_waker_of(&h);
     h.abort();
@@ -171,26 +139,12 @@ fn abort_idle_task_cancels_and_ignores_later_wakes() {
 
 #[test]
 fn abort_during_poll_cancels_at_pending_but_ready_stands() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(
-            TestBody::new(Script::AbortSelf { then_ready: false }, &c),
-            true,
-        )
-        .unwrap()
-        .unwrap();
+    let (s, _c, h) = one_task(Script::AbortSelf { then_ready: false });
     s.run_all();
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
     drop_handle(h);
 
-    let c2 = Arc::new(Counters::default());
-    let h = s
-        .spawn(
-            TestBody::new(Script::AbortSelf { then_ready: true }, &c2),
-            true,
-        )
-        .unwrap()
-        .unwrap();
+    let (s, c2, h) = one_task(Script::AbortSelf { then_ready: true });
     s.run_all();
     assert_eq!(
         outcome(&h),
@@ -203,11 +157,7 @@ fn abort_during_poll_cancels_at_pending_but_ready_stands() {
 
 #[test]
 fn abort_after_completion_changes_nothing() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::Ready, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, _c, h) = one_task(Script::Ready);
     s.run_all();
     h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Ok));
@@ -223,11 +173,7 @@ impl Wake for CountingWaker {
 
 #[test]
 fn join_waker_is_woken_exactly_at_completion_and_replaced() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::UntilFlag, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_task(Script::UntilFlag);
     let first = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
     let second = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
     assert_eq!(h.poll_join(&Waker::from(first.clone())), None);
@@ -285,11 +231,7 @@ fn shutdown_cancels_queued_and_idle_and_refuses_spawns() {
 
 #[test]
 fn state_flags_after_completion() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::Ready, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, _c, h) = one_task(Script::Ready);
     assert!(h.state_flags() & SCHEDULED != 0);
     s.run_all();
     let st = h.state_flags();
@@ -307,11 +249,7 @@ fn header_is_at_most_64_bytes() {
 
 #[test]
 fn sleeping_task_is_woken_by_its_timer_and_abort_releases_the_timer() {
-    let (s, c) = setup();
-    let h = s
-        .spawn(TestBody::new(Script::SleepOnce, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, _c, h) = one_task(Script::SleepOnce);
     assert_eq!(s.run_all(), 1);
     assert!(s.timers.has_pending(), "the poll registered a timer");
     s.fire_timers();
@@ -332,18 +270,12 @@ fn sleeping_task_is_woken_by_its_timer_and_abort_releases_the_timer() {
         !s.timers.has_pending(),
         "aborting a sleeper releases its timer entry"
     );
-    drop_handle(h);
-    assert_eq!(s.owned.len(), 0);
+    drop_and_check_released(&s, h);
 }
 
 #[test]
 fn abort_of_thread_bound_task_is_carried_out_by_its_owner() {
-    let s = TestScheduler::new_bound();
-    let c = Arc::new(Counters::default());
-    let h = s
-        .spawn(TestBody::new(Script::UntilFlag, &c), true)
-        .unwrap()
-        .unwrap();
+    let (s, c, h) = one_bound_task(Script::UntilFlag);
     s.run_all();
     h.abort();
     assert_eq!(outcome(&h), None, "not cancelled by the aborting thread");
