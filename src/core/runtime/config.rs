@@ -56,7 +56,7 @@ impl Config {
         Ok(())
     }
 
-    /// Any name without NUL bytes (threads are named "<prefix>-N").
+    /// Any name without NUL bytes (threads are named `"<prefix>-N"`).
     pub(crate) fn set_thread_name(&mut self, prefix: String) -> Result<(), InvalidSetting> {
         if prefix.contains('\0') {
             return Err(InvalidSetting);

@@ -112,7 +112,7 @@ pub(crate) enum BuildError {
 /// polls counts task runs (a poll of a poll-style task, the run of a run-to-completion task).
 /// The queue depths are a snapshot.
 // The one list of the metrics: the C binding hands this struct out as it is (`repr(C)`;
-// named `tasks_metrics` in the header by cbindgen.toml).
+// renamed for the header in cbindgen.toml).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Metrics {
