@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use crate::core::park::Parker;
 use crate::core::runtime::wait::{WaitFor, wait_until};
-use crate::core::runtime::{Runtime, SpawnError, Start};
+use crate::core::runtime::{Runtime, SpawnError};
 use crate::core::sync::Mutex;
-use crate::core::task::{Body, JoinHandle, Joining, TaskResult};
+use crate::core::task::{Body, JoinHandle, Joining, Placement, TaskResult};
 
 #[derive(Default)]
 struct Ready {
@@ -121,7 +121,7 @@ impl JoinSet {
     pub(crate) fn spawn<B: Body>(&mut self, body: B) -> Result<u64, (SpawnError, B)> {
         let handle = self
             .runtime
-            .spawn(body, Start::Now, Joining::Handle)?
+            .spawn(body, Placement::Worker, Joining::Handle)?
             .expect("asked for a handle");
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);

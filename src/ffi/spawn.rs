@@ -7,8 +7,7 @@ use super::body::{CBody, CFunc, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
 use super::join_handle::tasks_join_handle;
 use super::runtime::{resolve, tasks_runtime};
 use super::{boundary, tasks_status};
-use crate::core::runtime::Start;
-use crate::core::task::{JoinHandle, Joining};
+use crate::core::task::{JoinHandle, Joining, Placement};
 
 /// A spawn's handle out-pointer: NULL detaches the task.
 pub(crate) fn joining_for(out: *mut *mut tasks_join_handle) -> Joining {
@@ -45,7 +44,7 @@ unsafe fn spawn_body(
     func: Option<CFunc>,
     arg: *mut c_void,
     opts: *const tasks_spawn_opts,
-    start: Start,
+    placement: Placement,
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     let Some(func) = func else {
@@ -56,7 +55,7 @@ unsafe fn spawn_body(
     resolve(rt, |rt| {
         // SAFETY: opts is NULL or valid (caller's contract).
         let body = unsafe { CBody::new(func, arg, opts) };
-        hand_out_spawn(rt.spawn(body, start, joining_for(out)), out)
+        hand_out_spawn(rt.spawn(body, placement, joining_for(out)), out)
     })
     .unwrap_or(tasks_status::TASKS_ERR_THREAD)
 }
@@ -81,7 +80,7 @@ pub unsafe extern "C" fn tasks_spawn(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Start::Now, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Worker, out) })
 }
 
 /// Spawns a poll-style task: `poll(state, cx, &output)` is called on worker threads until it
@@ -95,7 +94,7 @@ pub unsafe extern "C" fn tasks_spawn_poll(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, Start::Now, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, Placement::Worker, out) })
 }
 
 /// Spawns a run-to-completion task on the runtime's blocking pool: threads started on demand up
@@ -110,7 +109,7 @@ pub unsafe extern "C" fn tasks_spawn_blocking(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Start::Blocking, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Blocking, out) })
 }
 
 /// Spawns a run-to-completion task that starts once `delay_ns` has passed (a timer of the
@@ -126,7 +125,7 @@ pub unsafe extern "C" fn tasks_spawn_after(
     opts: *const tasks_spawn_opts,
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
-    let start = Start::After(Duration::from_nanos(delay_ns));
+    let placement = Placement::after(Duration::from_nanos(delay_ns));
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, start, out) })
+    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, placement, out) })
 }

@@ -85,17 +85,6 @@ pub(crate) enum StopError {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct SpawnError;
 
-/// Where a spawned task runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Start {
-    /// On the workers, now.
-    Now,
-    /// On the blocking pool.
-    Blocking,
-    /// On the workers once this much time has passed (never earlier); zero is `Now`.
-    After(Duration),
-}
-
 /// Why a runtime could not be built.
 #[derive(Debug)]
 pub(crate) enum BuildError {
@@ -249,26 +238,17 @@ impl Runtime {
         fork::current() != self.fork_generation
     }
 
-    /// Spawns a task (the one spawn path, `task::spawn`, then the queue `start` names). Returns
-    /// the join handle when `joining` asks for one.
+    /// Spawns a task (the one spawn path, `task::spawn`, then the queue `placement` names).
+    /// Returns the join handle when `joining` asks for one.
     pub(crate) fn spawn<B: Body>(
         self: &Arc<Self>,
         body: B,
-        start: Start,
+        placement: Placement,
         joining: Joining,
     ) -> Result<Option<JoinHandle>, (SpawnError, B)> {
         if self.is_forked() {
             return Err((SpawnError, body));
         }
-        let deadline = match start {
-            Start::After(delay) if !delay.is_zero() => Instant::now().checked_add(delay),
-            _ => None,
-        };
-        let placement = match (start, deadline) {
-            (Start::Blocking, _) => Placement::Blocking,
-            (_, Some(deadline)) => Placement::Delayed(TimerKey::new(deadline)),
-            _ => Placement::Worker,
-        };
         let spawned = task::spawn(self, body, placement, joining).map_err(|b| (SpawnError, b))?;
         match placement {
             Placement::Worker => self.submit(spawned.entry, ScheduleKind::Spawn),

@@ -210,6 +210,17 @@ pub(crate) enum Placement {
     Delayed(TimerKey),
 }
 
+impl Placement {
+    /// On the workers once `delay` has passed (never earlier); a zero delay (or one past what
+    /// the clock can represent) is a plain [`Placement::Worker`] spawn.
+    pub(crate) fn after(delay: std::time::Duration) -> Placement {
+        match std::time::Instant::now().checked_add(delay) {
+            Some(deadline) if !delay.is_zero() => Placement::Delayed(TimerKey::new(deadline)),
+            _ => Placement::Worker,
+        }
+    }
+}
+
 /// Whether the spawner gets a join handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Joining {

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use super::support::*;
 use crate::core::runtime::wait::wait_for_task;
-use crate::core::runtime::{Config, Runtime, Start};
+use crate::core::runtime::{Config, Runtime};
 use crate::core::sync::Arc;
-use crate::core::task::{JoinHandle, Joining, Outcome, waker};
+use crate::core::task::{JoinHandle, Joining, Outcome, Placement, waker};
 
 /// Spawns a task with a handle (the runtime is open).
-fn spawn(rt: &Arc<Runtime>, script: Script, start: Start, c: &Arc<Counters>) -> JoinHandle {
-    let spawned = rt.spawn(TestBody::new(script, c), start, Joining::Handle);
+fn spawn(rt: &Arc<Runtime>, script: Script, placement: Placement, c: &Arc<Counters>) -> JoinHandle {
+    let spawned = rt.spawn(TestBody::new(script, c), placement, Joining::Handle);
     spawned.ok().unwrap().unwrap()
 }
 
@@ -47,7 +47,7 @@ fn spawn_and_join_many_from_outside() {
             } else {
                 Script::Yield(2)
             };
-            spawn(&rt, script, Start::Now, &c)
+            spawn(&rt, script, Placement::Worker, &c)
         })
         .collect();
     for h in handles {
@@ -67,7 +67,7 @@ fn spawn_and_join_many_from_outside() {
 fn join_with_deadline_times_out_then_succeeds() {
     let rt = runtime(1);
     let c = Arc::new(Counters::default());
-    let h = spawn(&rt, Script::UntilFlag, Start::Now, &c);
+    let h = spawn(&rt, Script::UntilFlag, Placement::Worker, &c);
     let start = Instant::now();
     let deadline = start + Duration::from_millis(20);
     assert_eq!(join_task(&h, Some(deadline)), None);
@@ -85,7 +85,7 @@ fn blocking_pool_runs_tasks_and_threads_exit_after_keep_alive() {
     let rt = runtime(1);
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..4)
-        .map(|_| spawn(&rt, Script::Run, Start::Blocking, &c))
+        .map(|_| spawn(&rt, Script::Run, Placement::Blocking, &c))
         .collect();
     for h in handles {
         assert_eq!(join_task(&h, None), Some(Outcome::Ok));
@@ -109,7 +109,7 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
     let rt = runtime(2);
     let c = Arc::new(Counters::default());
     let handles: Vec<_> = (0..n(200))
-        .map(|_| spawn(&rt, Script::UntilFlag, Start::Now, &c))
+        .map(|_| spawn(&rt, Script::UntilFlag, Placement::Worker, &c))
         .collect();
     // Let them all be polled once and go idle.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -121,7 +121,11 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
         assert_eq!(join_task(h, None), Some(Outcome::Cancelled));
     }
     assert_eq!(c.drops.load(SeqCst), n(200));
-    let refused = rt.spawn(TestBody::new(Script::Run, &c), Start::Now, Joining::Handle);
+    let refused = rt.spawn(
+        TestBody::new(Script::Run, &c),
+        Placement::Worker,
+        Joining::Handle,
+    );
     assert!(refused.is_err());
     drop(refused);
     rt.shutdown_and_join();
@@ -136,7 +140,7 @@ fn runtimes_come_and_go_without_leaving_threads() {
     for _ in 0..n(50) {
         let rt = runtime(2);
         let c = Arc::new(Counters::default());
-        let h = spawn(&rt, Script::Run, Start::Now, &c);
+        let h = spawn(&rt, Script::Run, Placement::Worker, &c);
         assert_eq!(join_task(&h, None), Some(Outcome::Ok));
         drop_handle(h);
         rt.shutdown_and_join();
