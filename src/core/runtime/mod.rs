@@ -57,6 +57,8 @@ pub(crate) struct Shared {
     /// line would make that a cross-core miss each time.
     pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
     idle: Idle,
+    /// fork-join: job deques' stealers, job injector, closed flag (core::fork_join::runtime).
+    pub(crate) fj: crate::core::fork_join::runtime::RuntimeJobs,
     pub(crate) blocking: blocking::BlockingPool,
     pub(crate) timers: TimerDriver,
     pub(crate) blocking_polls: AtomicU64,
@@ -126,6 +128,7 @@ impl Shared {
             return Err(BuildError::Invalid);
         }
         let locals: Vec<Worker<Notified>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let (fj, job_deques) = crate::core::fork_join::runtime::RuntimeJobs::new(n);
         let shared = Arc::new(Shared {
             scheduler: Scheduler { vtable: &VTABLE },
             owned: OwnedTasks::new(n * 4),
@@ -141,6 +144,7 @@ impl Shared {
                 })
                 .collect(),
             idle: Idle::new(n),
+            fj,
             blocking: blocking::BlockingPool::new(),
             timers: TimerDriver::new(),
             blocking_polls: AtomicU64::new(0),
@@ -152,8 +156,8 @@ impl Shared {
             block_ons: Mutex::new(Some(Vec::new())),
             config,
         });
-        for (index, local) in locals.into_iter().enumerate() {
-            if let Err((e, _core)) = shared.start_worker(Core::new(index, local)) {
+        for (index, (local, jobs)) in locals.into_iter().zip(job_deques).enumerate() {
+            if let Err((e, _core)) = shared.start_worker(Core::new(index, local, jobs)) {
                 shared.stop_threads();
                 return Err(match e.kind() {
                     std::io::ErrorKind::OutOfMemory => BuildError::NoMemory,
@@ -388,6 +392,7 @@ impl Shared {
         !self.injector.is_empty()
             || self.stealers.iter().any(|s| !s.is_empty())
             || self.workers.iter().any(|w| !w.lifo.is_empty())
+            || self.fj.has_jobs()
     }
 
     fn wake_all_workers(&self) {
@@ -414,6 +419,8 @@ impl Shared {
                 None
             } else {
                 *closed = true;
+                // fork-join calls are refused from here on (core::fork_join::runtime).
+                self.fj.close();
                 let tasks = self.owned.close_and_collect();
                 let block_ons = self.block_ons.lock().take().unwrap_or_default();
                 // Timers of other schedulers' tasks (and anything left): dropped, not fired.
