@@ -3,7 +3,7 @@
 use std::ptr::NonNull;
 
 use super::{boundary, null_check};
-use crate::core::task::state::{CANCEL_REQUESTED, COMPLETE};
+use crate::core::task::state::COMPLETE;
 use crate::core::task::{Header, TaskRef, harness};
 
 /// A handle that aborts a task and asks whether it ended; independent of the join handle.
@@ -75,12 +75,12 @@ pub unsafe extern "C" fn tasks_abort_handle_free(a: *mut tasks_abort_handle) {
 }
 
 /// Inside a running task: has abort been requested (by a handle or by runtime shutdown)?
-/// False outside a task.
+/// Inside a scope task also: was its scope cancelled (or the task running tasks_scope_run
+/// aborted)? Inside a join2 half or parallel_for subrange that another worker runs: is the
+/// caller cancelled? False elsewhere.
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_current_is_cancelled() -> bool {
-    boundary(|| {
-        crate::core::context::current_task()
-            // SAFETY: the running task is alive while it runs on this thread.
-            .is_some_and(|t| unsafe { t.as_ref() }.state.load().has(CANCEL_REQUESTED))
-    })
+    // fork-join: the current task's CANCEL_REQUESTED plus the scopes/callers it inherits
+    // (core::fork_join::cancel).
+    boundary(|| crate::core::fork_join::cancel::CancelCtx::current().is_cancelled())
 }

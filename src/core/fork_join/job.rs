@@ -81,7 +81,8 @@ where
     }
 
     /// The queue entry. The job must not move or go away while the entry may be in a queue or
-    /// running (see module docs): the creator keeps it in its frame until then.
+    /// running (see module docs): the creator keeps it in its frame until then, and uses it
+    /// only by reference from here on.
     #[inline]
     pub(crate) fn as_job_ref(&self) -> JobRef {
         JobRef {
@@ -103,12 +104,11 @@ where
             let func = (*this).func.with_mut(|f| (*f).take());
             let func = func.expect("a job runs once");
             let origin = (*this).origin;
-            let result = match catch_unwind(AssertUnwindSafe(|| {
-                cancel::as_job(&origin, || func(true))
-            })) {
-                Ok(r) => JobResult::Ok(r),
-                Err(p) => JobResult::Panic(p),
-            };
+            let result =
+                match catch_unwind(AssertUnwindSafe(|| cancel::as_job(&origin, || func(true)))) {
+                    Ok(r) => JobResult::Ok(r),
+                    Err(p) => JobResult::Panic(p),
+                };
             (*this).result.with_mut(|r| *r = result);
             // The last access: from here the creator may return.
             Latch::set(&raw const (*this).latch);
@@ -116,9 +116,9 @@ where
     }
 
     /// Runs the closure on the creating thread. Only after the creator took the entry back out
-    /// of its queue (or never queued it).
+    /// of its queue (or never queued it). (By reference: a queued job must never move.)
     #[inline]
-    pub(crate) fn run_inline(self) -> R {
+    pub(crate) fn run_inline(&self) -> R {
         // SAFETY: nobody else can reach the job (see above).
         let func = self.func.with_mut(|f| unsafe { (*f).take() });
         func.expect("a job runs once")(false)
@@ -126,7 +126,7 @@ where
 
     /// The result of a job that ran through `execute`, once its latch is set. A panic inside
     /// it continues here.
-    pub(crate) fn into_result(self) -> R {
+    pub(crate) fn into_result(&self) -> R {
         debug_assert!(self.latch.probe());
         // SAFETY: the latch is set (Acquire): the runner's write is visible and it is done.
         let r = self

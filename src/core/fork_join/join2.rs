@@ -61,7 +61,7 @@ where
     }
     // `a` must not unwind past us while `b` may be queued or running: catch, finish `b`, rethrow.
     let ra = catch_unwind(AssertUnwindSafe(a));
-    let rb = take_back(host, job_b, &job_ref);
+    let rb = take_back(host, &job_b, &job_ref);
     match ra {
         Ok(ra) => (ra, rb),
         Err(p) => resume_unwind(p),
@@ -69,7 +69,7 @@ where
 }
 
 /// The pop-back: run `job` inline if it is still ours to take, else wait for its latch.
-fn take_back<H, F, R>(host: &H, job: StackJob<F, R>, job_ref: &JobRef) -> R
+fn take_back<H, F, R>(host: &H, job: &StackJob<F, R>, job_ref: &JobRef) -> R
 where
     H: JobHost + ?Sized,
     F: FnOnce(bool) -> R + Send,

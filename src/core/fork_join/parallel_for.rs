@@ -127,7 +127,9 @@ pub(crate) fn parallel_for(
     };
     if !lp.stopped() {
         let lp = &lp;
-        on_worker(rt, cancel, move |w| lp.run(w, begin, end, lp.workers, false));
+        on_worker(rt, cancel, move |w| {
+            lp.run(w, begin, end, lp.workers, false)
+        });
     }
     Ok(match lp.stop.load(Ordering::Relaxed) {
         RUNNING => ForOutcome::Ok,

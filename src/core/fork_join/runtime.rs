@@ -185,8 +185,7 @@ pub(crate) fn wait_latch(
 /// The worker of `rt` the calling thread is, if it holds a core (so it can offer jobs).
 #[inline]
 fn local_worker<'a>(rt: &Shared) -> Option<&'a WorkerCtx> {
-    context::current_worker()
-        .filter(|w| std::ptr::eq(Arc::as_ptr(&w.shared), rt) && w.has_core())
+    context::current_worker().filter(|w| std::ptr::eq(Arc::as_ptr(&w.shared), rt) && w.has_core())
 }
 
 /// Runs `f` on a worker of `rt` that holds a core: here if the calling thread is one, else as

@@ -75,12 +75,10 @@ impl ScopeState {
         }
     }
 
+    /// (Used by the loom models.)
+    #[cfg_attr(not(loom), allow(dead_code))]
     pub(crate) fn count(&self) -> &CountLatch {
         &self.count
-    }
-
-    pub(crate) fn parent(&self) -> &CancelCtx {
-        &self.parent
     }
 
     /// The first failure or cancellation sets the status; any of them cancels the rest.
@@ -278,7 +276,10 @@ mod rt {
                 return Ok(());
             }
             self.state.count.inc();
-            match self.rt.spawn(ScopeTask::new(body, &self.state), false, false) {
+            match self
+                .rt
+                .spawn(ScopeTask::new(body, &self.state), false, false)
+            {
                 Ok(_) => Ok(()),
                 Err((e, task)) => {
                     let body = task.into_inner();

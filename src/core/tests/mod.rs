@@ -3,6 +3,8 @@
 //! (`runtime`, real threads).
 
 #[cfg(loom)]
+mod loom_fork_join;
+#[cfg(loom)]
 mod loom_models;
 #[cfg(loom)]
 mod loom_worker;

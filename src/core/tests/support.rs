@@ -87,12 +87,18 @@ impl TestScheduler {
             .unwrap()
     }
 
-    fn spawn_placed(
+    /// Spawns any body (a wrapper such as a scope task) as a worker task.
+    #[cfg_attr(not(loom), allow(dead_code))]
+    pub(crate) fn spawn_body<B: Body>(&self, body: B, handle: bool) -> Result<Option<TaskRef>, B> {
+        self.spawn_placed(body, handle, crate::core::task::Placement::Worker)
+    }
+
+    fn spawn_placed<B: Body>(
         &self,
-        body: TestBody,
+        body: B,
         handle: bool,
         placement: crate::core::task::Placement,
-    ) -> Result<Option<TaskRef>, TestBody> {
+    ) -> Result<Option<TaskRef>, B> {
         let h = Header::allocate(
             body,
             crate::core::id::next_id(),
@@ -102,7 +108,7 @@ impl TestScheduler {
         );
         if !self.owned.insert(h) {
             // SAFETY: never linked or queued.
-            return Err(unsafe { Header::unallocate::<TestBody>(h) });
+            return Err(unsafe { Header::unallocate::<B>(h) });
         }
         self.queue
             .lock()

@@ -69,7 +69,11 @@ impl WorkerCtx {
             return false;
         }
         let start = core.next_rand() as usize;
-        match self.shared.fj.steal(core.index, start % self.shared.workers.len()) {
+        match self
+            .shared
+            .fj
+            .steal(core.index, start % self.shared.workers.len())
+        {
             Some(job) => {
                 super::bump(&self.stats(core).steals);
                 self.run_job(core, job);
