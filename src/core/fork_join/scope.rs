@@ -248,6 +248,12 @@ mod rt {
             // SAFETY: the body's count; the scope lives on until the wait below returns.
             unsafe { CountLatch::dec(&raw const scope.state.count) };
             scope.wait();
+            // The tasks see the caller's abort through their context and may all have ended
+            // before the wait noticed it: the abort still decides the status (unless a
+            // failure or cancel came first).
+            if parent.is_cancelled() {
+                scope.state.cancel();
+            }
             Ok(scope.state.outcome())
         }
 
