@@ -126,7 +126,7 @@ where
 
     /// The result of a job that ran through `execute`, once its latch is set. A panic inside
     /// it continues here.
-    pub(crate) fn into_result(&self) -> R {
+    pub(crate) fn take_result(&self) -> R {
         debug_assert!(self.latch.probe());
         // SAFETY: the latch is set (Acquire): the runner's write is visible and it is done.
         let r = self

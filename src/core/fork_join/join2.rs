@@ -83,5 +83,5 @@ where
         }
         host.wait(job.latch());
     }
-    job.into_result()
+    job.take_result()
 }

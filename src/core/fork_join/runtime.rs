@@ -209,7 +209,7 @@ pub(crate) fn on_worker<R: Send>(
     rt.fj.inject(job.as_job_ref());
     rt.notify_worker();
     wait_latch(job.latch(), &|| false, None);
-    job.into_result()
+    job.take_result()
 }
 
 /// `join2` (see `join2.rs`): `a` here and `b` offered to the other workers when the calling
