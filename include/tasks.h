@@ -188,6 +188,11 @@ typedef struct tasks_local_key tasks_local_key;
 typedef struct tasks_runtime tasks_runtime;
 
 /*
+ A scope: lives inside tasks_scope_run, which waits for every task spawned into it.
+ */
+typedef struct tasks_scope tasks_scope;
+
+/*
  Something that can be woken: a task (from tasks_context_waker) or your callback (from
  tasks_waker_new). Every waker you receive is freed once, with tasks_waker_free or by
  consuming it with tasks_waker_wake.
@@ -228,6 +233,11 @@ typedef struct {
 typedef int32_t (*tasks_fn)(void *arg, void **output);
 
 /*
+ A loop body: handles the indices `[begin, end)`. Return 0 for success, non-zero for failure.
+ */
+typedef int32_t (*tasks_range_fn)(void *ctx, uint64_t begin, uint64_t end);
+
+/*
  A runtime's counters. completed = finished with OK, failed = FAILED, cancelled = CANCELLED;
  alive = spawned and not yet finished; spawned = completed + failed + cancelled + alive.
  polls counts task runs (a poll of a poll-style task, the run of a run-to-completion task).
@@ -248,6 +258,12 @@ typedef struct {
   uint64_t injection_queue_depth;
   uint64_t local_queue_depth;
 } tasks_metrics;
+
+/*
+ A scope's body: spawns tasks into `scope` (and may do work itself). Return 0 for success,
+ non-zero for failure (which cancels the scope's tasks).
+ */
+typedef int32_t (*tasks_scope_fn)(tasks_scope *scope, void *ctx);
 
 #ifdef __cplusplus
 extern "C" {
@@ -281,7 +297,9 @@ void tasks_abort_handle_free(tasks_abort_handle *a);
 
 /*
  Inside a running task: has abort been requested (by a handle or by runtime shutdown)?
- False outside a task.
+ Inside a scope task also: was its scope cancelled (or the task running tasks_scope_run
+ aborted)? Inside a join2 half or parallel_for subrange that another worker runs: is the
+ caller cancelled? False elsewhere.
  */
 bool tasks_current_is_cancelled(void);
 
@@ -606,6 +624,64 @@ tasks_status tasks_local_key_set(const tasks_local_key *k, void *value);
 void *tasks_local_key_get(const tasks_local_key *k);
 
 /*
+ Runs `a(arg_a, &output)` and `b(arg_b, &output)`, potentially in parallel, and returns when
+ both have returned. Allocates nothing.
+
+ On a worker thread, `a` runs on the calling thread while `b` is offered to the other workers
+ of its runtime; if no worker took `b` by the time `a` returns, the caller runs `b` itself,
+ else it runs other work of its runtime until `b` is done (so nesting never deadlocks, even
+ on one worker). Elsewhere (a thread that is not a worker, or a worker inside
+ tasks_block_in_place) both run on the workers of the calling thread's runtime (a blocking
+ pool thread's, a tasks_block_on's), else of the default runtime, while the caller parks.
+ `b`, when another worker runs it, runs outside any task (tasks_current_id() is 0 there, and
+ task-local values are not reachable); tasks_current_is_cancelled() in it reports the
+ cancellation of the caller.
+
+ Each function's `*output` starts as NULL; it is written to `out_a` / `out_b` whatever the
+ status (a failure payload included). A NULL out-pointer discards that output (join2 has no
+ drop function: the output is simply not stored). `arg_a` and `arg_b` stay the caller's.
+ Returns TASKS_OK (both returned 0), TASKS_FAILED (either returned non-zero), TASKS_ERR_NULL
+ (`a` or `b` is NULL; nothing ran), TASKS_ERR_SHUTDOWN (the runtime is shut down; nothing
+ ran), TASKS_ERR_THREAD (no runtime could be started).
+ */
+tasks_status tasks_join2(tasks_fn a,
+                         void *arg_a,
+                         void **out_a,
+                         tasks_fn b,
+                         void *arg_b,
+                         void **out_b);
+
+/*
+ Calls `body(ctx, b, e)` on non-empty, disjoint subranges that together cover `[begin, end)`
+ exactly once, in parallel on the workers of `rt`, and returns when all of them have returned.
+
+ Splitting is adaptive: the range is cut in halves about twice per worker, and a half that
+ another (idle) worker takes is split further. `grain` is the smallest subrange worth a
+ separate call (0: 1): every subrange is at least `min(grain, end - begin)` long.
+ `rt` NULL: the runtime of the calling thread (a worker or blocking-pool thread of it), else
+ the default runtime. On a worker of `rt` the caller takes part (it runs subranges, and other
+ work while it waits), so nesting inside tasks, scopes, join2 or another loop never
+ deadlocks; elsewhere the caller parks while `rt`'s workers run the loop. Subranges that other
+ workers run are called outside any task (tasks_current_id() is 0);
+ tasks_current_is_cancelled() in them reports the cancellation of the caller.
+ `ctx` stays the caller's; it is shared by all calls, from several threads at once.
+
+ Returns TASKS_OK (every subrange ran and returned 0), TASKS_FAILED (a body returned
+ non-zero: no subrange starts after that), TASKS_CANCELLED (the calling task was aborted, or
+ the scope task calling it was cancelled, also before the call: then `body` may not be called
+ at all; no subrange starts after it is seen), TASKS_ERR_NULL (`body` is NULL),
+ TASKS_ERR_INVALID (`begin > end`), TASKS_ERR_SHUTDOWN (`rt` is shut down: nothing called),
+ TASKS_ERR_THREAD (no runtime could be started). `begin == end`: TASKS_OK without calling
+ `body`.
+ */
+tasks_status tasks_parallel_for(tasks_runtime *rt,
+                                uint64_t begin,
+                                uint64_t end,
+                                uint64_t grain,
+                                tasks_range_fn body,
+                                void *ctx);
+
+/*
  Creates a runtime with default settings (see tasks_builder_new) and starts its workers.
  On success `*out` receives it; free it with tasks_runtime_free.
  Returns TASKS_ERR_NULL, TASKS_ERR_THREAD, TASKS_ERR_NO_MEMORY.
@@ -652,6 +728,53 @@ tasks_status tasks_runtime_free(tasks_runtime *rt);
  is NULL.
  */
 void tasks_runtime_metrics(const tasks_runtime *rt, tasks_metrics *out);
+
+/*
+ Calls `body(scope, ctx)` on the calling thread, then waits until every task spawned into the
+ scope has ended and has been dropped (their `drop_arg` and `drop_output` have run), so those
+ tasks may point into the caller's stack. The `scope` pointer is valid until this returns: the
+ body, the scope's tasks and any thread they wait for may spawn into it (a spawn racing with
+ the return is the caller's bug). While it waits on a worker thread it runs other work (so
+ nesting never deadlocks, even on one worker); elsewhere it parks.
+
+ `rt` NULL: the runtime of the calling thread (a worker or blocking-pool thread of it), else the
+ default runtime. `ctx` stays the caller's.
+ Returns TASKS_OK (the body and every task returned 0), TASKS_FAILED (one of them did not),
+ TASKS_CANCELLED (tasks_scope_cancel was called, the task calling tasks_scope_run was aborted
+ (noticed within a few milliseconds while waiting), or a scope task was cancelled by the
+ runtime's shutdown). The first of these events wins and cancels the rest: tasks not started
+ never run (their `drop_arg` runs), running ones see tasks_current_is_cancelled() turn true,
+ later spawns are accepted and cancelled at once. Also TASKS_ERR_NULL (`body` is NULL),
+ TASKS_ERR_SHUTDOWN (`rt` is shut down: `body` was not called), TASKS_ERR_THREAD (no runtime
+ could be started).
+ */
+tasks_status tasks_scope_run(tasks_runtime *rt, tasks_scope_fn body, void *ctx);
+
+/*
+ Spawns a run-to-completion task into `scope`: `fn(arg, &output)` runs on a worker of the
+ scope's runtime. It is a task (it counts in the metrics) without a join handle: its output,
+ if it sets one, is dropped with `opts->drop_output` as soon as it returns (scope tasks
+ usually write their results through pointers they were given); a non-zero return fails the
+ scope. `opts` may be NULL.
+
+ On TASKS_OK the scope owns `arg` (released with `opts->drop_arg` exactly once, before
+ tasks_scope_run returns). Into a cancelled scope the spawn is accepted and cancelled at once:
+ `drop_arg` runs before this returns and `fn` never runs. Returns TASKS_OK, TASKS_ERR_NULL
+ (`scope` or `fn` is NULL), TASKS_ERR_SHUTDOWN (the runtime is shutting down; `arg` stays
+ yours).
+ */
+tasks_status tasks_scope_spawn(tasks_scope *scope,
+                               tasks_fn func,
+                               void *arg,
+                               const tasks_spawn_opts *opts);
+
+/*
+ Cancels the scope: tasks not started never run (their `drop_arg` runs), running ones see
+ tasks_current_is_cancelled() turn true, later spawns are cancelled at once, and
+ tasks_scope_run returns TASKS_CANCELLED unless a failure came first. Returns at once; calling
+ it again does nothing. NULL is ignored.
+ */
+void tasks_scope_cancel(tasks_scope *scope);
 
 /*
  Spawns a run-to-completion task: `fn(arg, &output)` runs once on a worker thread.

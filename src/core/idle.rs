@@ -67,6 +67,15 @@ impl Idle {
         Some(idx)
     }
 
+    /// A cheap pre-check for producers that may skip the fence (fork-join job pushes, whose
+    /// owner takes the job back itself if nobody comes): true if some worker sleeps and none
+    /// searches, the only case in which `worker_to_notify` wakes anyone. One plain load.
+    #[inline]
+    pub(crate) fn may_need_notify(&self) -> bool {
+        let s = self.state.load(Ordering::Relaxed);
+        s & SEARCH_MASK == 0 && s >= SLEEP_ONE
+    }
+
     /// A worker with nothing to do asks to search; at most half the workers search at once.
     fn try_start_searching(&self) -> bool {
         let s = self.state.load(Ordering::SeqCst);

@@ -6,6 +6,7 @@
 pub(crate) mod block_on;
 #[cfg(not(loom))]
 pub(crate) mod executor;
+pub(crate) mod fork_join;
 pub(crate) mod id;
 pub(crate) mod idle;
 #[cfg(not(loom))]

@@ -2,7 +2,8 @@
 
 use super::boundary;
 use super::cast::{self, castable};
-use crate::core::task::{TaskRef, current_task_is_cancelled};
+use crate::core::fork_join::cancel::current_is_cancelled;
+use crate::core::task::TaskRef;
 
 /// A handle that aborts a task and asks whether it ended; independent of the join handle.
 pub struct tasks_abort_handle {
@@ -58,8 +59,10 @@ pub unsafe extern "C" fn tasks_abort_handle_free(a: *mut tasks_abort_handle) {
 }
 
 /// Inside a running task: has abort been requested (by a handle or by runtime shutdown)?
-/// False outside a task.
+/// Inside a scope task also: was its scope cancelled (or the task running tasks_scope_run
+/// aborted)? Inside a join2 half or parallel_for subrange that another worker runs: is the
+/// caller cancelled? False elsewhere.
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_current_is_cancelled() -> bool {
-    boundary(current_task_is_cancelled)
+    boundary(current_is_cancelled)
 }

@@ -1,11 +1,12 @@
 //! The task and runtime of the calling thread.
 
-use std::ffi::c_char;
+use std::ffi::{CStr, c_char};
 
 use super::body::CBody;
 use super::boundary;
 use super::cast;
 use super::runtime::tasks_runtime;
+use crate::core::fork_join::scope::ScopeTask;
 use crate::core::runtime::this_thread::with_current_runtime;
 use crate::core::task::{current_task_id, with_current_body};
 
@@ -22,9 +23,12 @@ pub extern "C" fn tasks_current_id() -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn tasks_current_name() -> *const c_char {
     boundary(|| {
-        // The name lives in the body, which stays alive while the task runs on this thread.
-        with_current_body(|b: &CBody| b.name().map_or(std::ptr::null(), |n| n.as_ptr()))
-            .unwrap_or(std::ptr::null())
+        // The name lives in the body, which stays alive while the task runs on this thread
+        // (a scope task's body wraps the C body).
+        let name = with_current_body(|b: &CBody| b.name().map(CStr::as_ptr)).or_else(|| {
+            with_current_body(|b: &ScopeTask<CBody>| b.inner().name().map(CStr::as_ptr))
+        });
+        name.flatten().unwrap_or(std::ptr::null())
     })
 }
 

@@ -5,6 +5,9 @@ use std::ffi::{c_char, c_void};
 use super::boundary;
 use super::cast::write_out;
 use crate::core::block_on::BlockOnError;
+use crate::core::fork_join::parallel_for::ForOutcome;
+use crate::core::fork_join::runtime::Shutdown;
+use crate::core::fork_join::scope::ScopeOutcome;
 use crate::core::local_scheduler::LocalSchedulerError;
 use crate::core::runtime::{BuildError, SpawnError, StopError};
 use crate::core::task::task_local::NoTaskError;
@@ -144,6 +147,32 @@ impl From<BlockOnError> for tasks_status {
 impl From<NoTaskError> for tasks_status {
     fn from(_: NoTaskError) -> Self {
         tasks_status::TASKS_ERR_NO_TASK
+    }
+}
+
+impl From<Shutdown> for tasks_status {
+    fn from(_: Shutdown) -> Self {
+        tasks_status::TASKS_ERR_SHUTDOWN
+    }
+}
+
+impl From<ScopeOutcome> for tasks_status {
+    fn from(o: ScopeOutcome) -> Self {
+        match o {
+            ScopeOutcome::Ok => tasks_status::TASKS_OK,
+            ScopeOutcome::Failed => tasks_status::TASKS_FAILED,
+            ScopeOutcome::Cancelled => tasks_status::TASKS_CANCELLED,
+        }
+    }
+}
+
+impl From<ForOutcome> for tasks_status {
+    fn from(o: ForOutcome) -> Self {
+        match o {
+            ForOutcome::Ok => tasks_status::TASKS_OK,
+            ForOutcome::Failed => tasks_status::TASKS_FAILED,
+            ForOutcome::Cancelled => tasks_status::TASKS_CANCELLED,
+        }
     }
 }
 

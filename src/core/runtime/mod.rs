@@ -52,6 +52,8 @@ pub(crate) struct Runtime {
     /// line would make that a cross-core miss each time.
     pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
     idle: Idle,
+    /// fork-join: job deques' stealers, job injector, closed flag (core::fork_join::runtime).
+    pub(crate) fj: crate::core::fork_join::runtime::RuntimeJobs,
     pub(crate) blocking: blocking::BlockingPool,
     pub(crate) timers: TimerDriver,
     pub(crate) blocking_polls: AtomicU64,
@@ -130,6 +132,7 @@ impl Runtime {
             return Err(BuildError::Invalid);
         }
         let locals: Vec<Worker<Notified>> = (0..n).map(|_| Worker::new_fifo()).collect();
+        let (fj, job_deques) = crate::core::fork_join::runtime::RuntimeJobs::new(n);
         let shared = Arc::new(Runtime {
             owned: OwnedTasks::new(n * 4),
             injector: Injector::new(),
@@ -144,6 +147,7 @@ impl Runtime {
                 })
                 .collect(),
             idle: Idle::new(n),
+            fj,
             blocking: blocking::BlockingPool::new(),
             timers: TimerDriver::new(),
             blocking_polls: AtomicU64::new(0),
@@ -155,8 +159,8 @@ impl Runtime {
             block_ons: Mutex::new(Some(Vec::new())),
             config,
         });
-        for (index, local) in locals.into_iter().enumerate() {
-            if let Err((e, _core)) = shared.start_worker(Core::new(index, local)) {
+        for (index, (local, jobs)) in locals.into_iter().zip(job_deques).enumerate() {
+            if let Err((e, _core)) = shared.start_worker(Core::new(index, local, jobs)) {
                 shared.stop_threads();
                 return Err(match e.kind() {
                     std::io::ErrorKind::OutOfMemory => BuildError::NoMemory,
@@ -326,6 +330,7 @@ impl Runtime {
         !self.injector.is_empty()
             || self.stealers.iter().any(|s| !s.is_empty())
             || self.workers.iter().any(|w| !w.lifo.is_empty())
+            || self.fj.has_jobs()
     }
 
     fn wake_all_workers(&self) {
@@ -391,6 +396,8 @@ impl Runtime {
                 None
             } else {
                 *closed = true;
+                // fork-join calls are refused from here on (core::fork_join::runtime).
+                self.fj.close();
                 let tasks = self.owned.close_and_collect();
                 let block_ons = self.block_ons.lock().take().unwrap_or_default();
                 // Timers of other schedulers' tasks (and anything left): dropped, not fired.

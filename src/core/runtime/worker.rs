@@ -63,6 +63,9 @@ use super::this_thread;
 use super::wait::{WaitFor, park_until};
 use crate::core::task::{Header, JoinHandle, Notified, ScheduleKind};
 
+// Fork-join: a core's job deque and the loop's steps for jobs (see `core::fork_join`).
+mod jobs;
+
 const INJECTOR_INTERVAL: u32 = 61;
 const MAX_LIFO_STREAK: u32 = 3;
 /// Nested helps (running another task while joining) per thread.
@@ -134,6 +137,8 @@ impl Drop for LifoSlot {
 pub(crate) struct Core {
     index: usize,
     local: Worker<Notified>,
+    /// Fork-join jobs (LIFO, stealable; see `jobs.rs`).
+    jobs: jobs::CoreJobs,
     lifo_streak: Cell<u32>,
     /// Set by a yield that found only the injector holding other work.
     injector_first: Cell<bool>,
@@ -147,10 +152,11 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(index: usize, local: Worker<Notified>) -> Box<Core> {
+    pub(crate) fn new(index: usize, local: Worker<Notified>, jobs: jobs::CoreJobs) -> Box<Core> {
         Box::new(Core {
             index,
             local,
+            jobs,
             lifo_streak: Cell::new(0),
             injector_first: Cell::new(false),
             tick: Cell::new(0),
@@ -253,18 +259,26 @@ impl WorkerCtx {
     }
 
     fn has_local_work(&self, core: &Core) -> bool {
-        !self.lifo(core).is_empty() || !core.local.is_empty()
+        !self.lifo(core).is_empty() || !core.local.is_empty() || self.has_own_jobs(core)
     }
 
     fn main_loop(&self) {
         loop {
             let Some(core) = self.core() else { return };
+            // fork-join: own jobs first (jobs.rs).
+            if self.run_own_job(core) {
+                continue;
+            }
             if let Some(t) = self.next_task(core) {
                 self.run_task(t);
                 continue;
             }
             if self.shared.exiting.load(Ordering::Acquire) {
                 return;
+            }
+            // fork-join: steal jobs before tasks (jobs.rs).
+            if self.steal_and_run_job(core) {
+                continue;
             }
             if let Some(t) = self.search(core) {
                 self.run_task(t);
@@ -281,6 +295,8 @@ impl WorkerCtx {
         while let Some(t) = core.local.pop() {
             drop(t);
         }
+        // fork-join: jobs still in reach are run (jobs.rs).
+        self.drain_jobs(core);
     }
 
     #[inline]
@@ -472,6 +488,8 @@ impl WorkerCtx {
         while let Some(t) = core.local.pop() {
             self.shared.injector.push(t);
         }
+        // fork-join: and the core's jobs (jobs.rs).
+        self.release_jobs(core);
         self.leave_search(core);
         self.shared.notify_worker();
     }
@@ -552,10 +570,27 @@ impl WorkerCtx {
                 continue;
             }
             took_part = true;
-            if let Some(t) = self.next_task(core).or_else(|| self.search(core)) {
-                self.help_depth.set(self.help_depth.get() + 1);
-                self.run_task(t);
-                self.help_depth.set(self.help_depth.get() - 1);
+            // fork-join: own jobs, then tasks, then stolen jobs, then stolen tasks (jobs.rs).
+            self.help_depth.set(self.help_depth.get() + 1);
+            let ran = self.run_own_job(core)
+                || match self.next_task(core) {
+                    Some(t) => {
+                        self.run_task(t);
+                        true
+                    }
+                    None => {
+                        self.steal_and_run_job(core)
+                            || match self.search(core) {
+                                Some(t) => {
+                                    self.run_task(t);
+                                    true
+                                }
+                                None => false,
+                            }
+                    }
+                };
+            self.help_depth.set(self.help_depth.get() - 1);
+            if ran {
                 continue;
             }
             let parker = Arc::clone(&self.shared.workers[core.index].parker);

@@ -72,11 +72,6 @@ pub(crate) fn current_task_id() -> Option<u64> {
     current().map(|t| t.header().id)
 }
 
-/// Whether abort was requested for the task the calling thread runs; false outside a task.
-pub(crate) fn current_task_is_cancelled() -> bool {
-    current().is_some_and(|t| t.header().state.load().has(state::CANCEL_REQUESTED))
-}
-
 /// Calls `f` with the current task's body if the thread is polling a task whose body is a
 /// `T` (None otherwise, also while the body is being destroyed). Lets the owner of a body
 /// type read what only it knows about (the C binding: the task's name).
@@ -92,4 +87,31 @@ pub(crate) fn with_current_body<T: 'static, R>(f: impl FnOnce(&T) -> R) -> Optio
     // runs it.
     let body = unsafe { (task.header().vtable.body)(task).as_ref() };
     body.downcast_ref::<T>().map(f)
+}
+
+/// The current task as a token that can be checked for an abort request later, also from
+/// another thread, for as long as the task is known to be alive (the fork-join cancellation
+/// context keeps it only while the call that took it runs, and that call runs inside the task).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CurrentTask(NonNull<Header>);
+
+// SAFETY: it only reads the task's atomic state word.
+unsafe impl Send for CurrentTask {}
+unsafe impl Sync for CurrentTask {}
+
+impl CurrentTask {
+    /// The task the calling thread runs (or destroys), if any.
+    pub(crate) fn get() -> Option<CurrentTask> {
+        current().map(|t| CurrentTask(t.ptr()))
+    }
+
+    /// Whether abort was requested for the task.
+    ///
+    /// # Safety
+    /// The task is still alive: the call that took the token has not returned.
+    pub(crate) unsafe fn is_cancel_requested(self) -> bool {
+        // SAFETY: the caller's contract.
+        let task = unsafe { RawTask::from_raw(self.0) };
+        task.header().state.load().has(state::CANCEL_REQUESTED)
+    }
 }

@@ -316,8 +316,8 @@ impl Context<'_> {
         task.raw() == self.task
     }
 
-    /// Aborts the task being polled (rule 6 from inside: a request, seen when the poll returns).
-    #[cfg(test)]
+    /// Aborts the task being polled (rule 6 from inside: a request, carried out when the poll
+    /// returns PENDING or YIELD).
     pub(crate) fn abort_own_task(&self) {
         self.task.abort();
     }

@@ -2,6 +2,10 @@
 //! (`support`), loom models of the races (`loom_models`, `--cfg loom`), and the runtime
 //! (`runtime`, real threads).
 
+#[cfg(not(loom))]
+mod fork_join;
+#[cfg(loom)]
+mod loom_fork_join;
 #[cfg(loom)]
 mod loom_models;
 #[cfg(loom)]

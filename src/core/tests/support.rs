@@ -75,6 +75,23 @@ impl<const BOUND: bool> TestScheduler<BOUND> {
         Ok(spawned.handle)
     }
 
+    /// Spawns any body (a wrapper such as a scope task) as a worker task.
+    #[cfg_attr(not(loom), allow(dead_code))]
+    pub(crate) fn spawn_body<B: Body>(
+        self: &std::sync::Arc<Self>,
+        body: B,
+        handle: bool,
+    ) -> Result<Option<JoinHandle>, B> {
+        let joining = if handle {
+            Joining::Handle
+        } else {
+            Joining::Detached
+        };
+        let spawned = task::spawn(self, body, Placement::Worker, joining)?;
+        self.queue_back(spawned.entry);
+        Ok(spawned.handle)
+    }
+
     pub(crate) fn pop(&self) -> Option<Notified> {
         self.queue.lock().pop_front()
     }
