@@ -67,11 +67,14 @@ impl Idle {
         Some(idx)
     }
 
-    /// A cheap pre-check for producers that may skip the fence (fork-join job pushes, whose
-    /// owner takes the job back itself if nobody comes): true if some worker sleeps and none
-    /// searches, the only case in which `worker_to_notify` wakes anyone. One plain load.
+    /// A producer that has just pushed work to a queue that sleepers re-check (a fork-join job
+    /// push): whether a worker needs waking, i.e. some worker sleeps and none searches (the only
+    /// case in which `worker_to_notify` wakes anyone). The fence orders the push before the
+    /// load, against a sleeper's SeqCst announcement and re-check (without it both could miss
+    /// each other: loom `loom_job_push_wakes_idle_worker`).
     #[inline]
-    pub(crate) fn may_need_notify(&self) -> bool {
+    pub(crate) fn needs_notify_after_push(&self) -> bool {
+        fence(Ordering::SeqCst);
         let s = self.state.load(Ordering::Relaxed);
         s & SEARCH_MASK == 0 && s >= SLEEP_ONE
     }

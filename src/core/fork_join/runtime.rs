@@ -11,12 +11,12 @@
 //! same. `Runtime::has_work` (the sleepers' re-check) includes every job queue.
 //!
 //! # Waking workers for jobs
-//! A job push reads the idle word with a plain load and calls `notify_worker` (with its fence)
-//! only if some worker sleeps and none searches: one load on the fast path. Without a fence
-//! that load may miss a worker that is just going to sleep; that costs parallelism for a
-//! moment, never progress, because the pushing worker takes its job back itself unless someone
-//! stole it (and the next push, or the next search, notices the sleeper). A push to the job
-//! injector (a caller that then parks) uses the full notify.
+//! A job push is followed by a SeqCst fence and one load of the idle word
+//! (`Idle::needs_notify_after_push`); `notify_worker` runs only if some worker sleeps and none
+//! searches. The fence matters: the pushing worker's `a` may block until `b` has run (a waits
+//! for something b does), so a sleeper that missed the push would be a hang, not just lost
+//! parallelism (loom `loom_job_push_wakes_idle_worker` deadlocks without it). A push to the
+//! job injector (a caller that then parks) uses the full notify.
 //!
 //! # Shutdown
 //! `shutdown` closes [`RuntimeJobs`] first: from then on fork-join calls on the runtime return

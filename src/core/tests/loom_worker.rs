@@ -11,7 +11,7 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release, SeqCst};
 
 use loom::thread;
 
@@ -38,6 +38,10 @@ struct Pool {
     parkers: Vec<std::sync::Arc<Parker>>,
     injector: Mutex<VecDeque<u32>>,
     stealable: Mutex<VecDeque<u32>>,
+    /// A fork-join job deque of a worker that runs no loop here: how many jobs it holds (its
+    /// owner pushes with a plain release store, as crossbeam's `Worker::push` does; thieves
+    /// take one with a CAS).
+    jobs: AtomicUsize,
     ran: AtomicUsize,
     exiting: AtomicBool,
     /// Unparked by whoever runs a task, so the model's main thread can wait for the work to be
@@ -60,6 +64,7 @@ impl Pool {
                 .collect(),
             injector: Mutex::new(VecDeque::new()),
             stealable: Mutex::new(VecDeque::new()),
+            jobs: AtomicUsize::new(0),
             ran: AtomicUsize::new(0),
             exiting: AtomicBool::new(false),
             main: std::sync::Arc::new(Parker::new()),
@@ -86,9 +91,33 @@ impl Pool {
         self.notify();
     }
 
-    /// `Runtime::has_work`.
+    /// A worker's fork-join job push (`WorkerCtx::push_job`): the deque's plain store, then
+    /// the cheap check whether a sleeper needs waking.
+    fn push_job(&self) {
+        let n = self.jobs.load(Acquire);
+        self.jobs.store(n + 1, Release);
+        if self.idle.needs_notify_after_push() {
+            self.notify();
+        }
+    }
+
+    /// A thief's job steal (`RuntimeJobs::steal`).
+    fn steal_job(&self) -> bool {
+        let mut n = self.jobs.load(Acquire);
+        while n > 0 {
+            match self.jobs.compare_exchange(n, n - 1, AcqRel, Acquire) {
+                Ok(_) => return true,
+                Err(now) => n = now,
+            }
+        }
+        false
+    }
+
+    /// `Runtime::has_work` (with the job deques: `RuntimeJobs::has_jobs`).
     fn has_work(&self) -> bool {
-        !self.injector.lock().is_empty() || !self.stealable.lock().is_empty()
+        !self.injector.lock().is_empty()
+            || !self.stealable.lock().is_empty()
+            || self.jobs.load(Acquire) > 0
     }
 
     /// `WorkerCtx::run_task`: leave the searching set, then run.
@@ -107,6 +136,10 @@ impl Pool {
         }
         if !self.idle.enter_search(searching) {
             return None;
+        }
+        // Jobs are stolen before tasks, in the searching role (`worker/jobs.rs`).
+        if self.steal_job() {
+            return Some(u32::MAX);
         }
         self.stealable.lock().pop_front()
     }
@@ -328,5 +361,23 @@ fn loom_block_on_spawn_vs_shutdown() {
             None => assert_eq!(c.drops.load(SeqCst), 1, "released by the caller only"),
         }
         assert_eq!(sched.owned.len(), 0);
+    });
+}
+
+/// A fork-join job push by a worker whose `a` half then blocks until the job (`b`) has run
+/// elsewhere (`a` waits for something `b` does): the idle worker must be woken for the job.
+/// The push is a plain store; a check of the idle word that is not ordered after it (no
+/// fence) can read "nobody sleeps" while the sleeper's re-check reads "no job" (store
+/// buffering), and both wait forever.
+#[test]
+fn loom_job_push_wakes_idle_worker() {
+    model(|| {
+        let pool = Pool::new(2);
+        let idle_worker = spawn_worker(&pool, 1);
+        // Worker 0 (this thread) pushes `b`, then runs an `a` that waits for `b`.
+        pool.push_job();
+        pool.finish(1);
+        idle_worker.join().unwrap();
+        assert_eq!(pool.ran.load(SeqCst), 1);
     });
 }

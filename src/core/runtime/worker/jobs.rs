@@ -15,7 +15,7 @@ use crate::core::fork_join::job::JobRef;
 
 impl WorkerCtx {
     /// Pushes a job onto the job deque of the core this thread holds and wakes a sleeping
-    /// worker if one sleeps and none searches (one plain load when not: see
+    /// worker if one sleeps and none searches (a fence and one load when not: see
     /// `fork_join::runtime`, "Waking workers for jobs"). False without a core.
     #[inline]
     pub(crate) fn push_job(&self, job: JobRef) -> bool {
@@ -23,7 +23,7 @@ impl WorkerCtx {
             return false;
         };
         core.jobs.push(job);
-        if self.shared.idle.may_need_notify() {
+        if self.shared.idle.needs_notify_after_push() {
             self.shared.notify_worker();
         }
         true
