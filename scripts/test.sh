@@ -6,9 +6,11 @@
 #   loom      loom models, small bound (scripts/loom.sh, LOOM_MAX_PREEMPTIONS=2)
 #   pyenv     build/pyvenv: a venv with pytest and mypy from PyPI for the Python tests
 #             (scripts/python-env.sh; nothing is installed outside build/)
-#   cmake     configure + build build/ (Release): the library, C tests, demo, bindings
+#   cmake     configure build/ (CMAKE_BUILD_TYPE=Release: cargo --release)
+#   build     build build/: the library (cargo), C tests, examples, bindings
 #   ctest     C tests, header checks, exported symbols, install test, demo, C++ and Python tests
-#   header    include/tasks.h matches what build.rs generates (scripts/check-header.sh)
+#   header    include/tasks.h is what scripts/gen-header.sh generates from the sources (cbindgen,
+#             tools/gen-header), compared without touching the work tree (scripts/check-header.sh)
 # env: TASKS_TEST_SKIP="loom fmt ..." leaves stages out; BUILD_DIR (default build); JOBS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
