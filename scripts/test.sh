@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what CI runs):
-#   fmt       cargo fmt --check
+#   version   the copies of the version number agree with Cargo.toml (scripts/check-version.sh)
+#   fmt       cargo fmt --check (the library and tools/gen-header)
 #   clippy    cargo clippy --all-targets -- -D warnings
 #   cargo     cargo test
 #   loom      loom models, small bound (scripts/loom.sh, LOOM_MAX_PREEMPTIONS=2)
@@ -52,7 +53,13 @@ stage() {
   current=""
 }
 
-stage fmt cargo fmt --all -- --check
+stage version scripts/check-version.sh
+# The header generator (tools/gen-header) is a workspace of its own: --all does not reach it.
+fmt_check() {
+  cargo fmt --all -- --check
+  cargo fmt --manifest-path tools/gen-header/Cargo.toml -- --check
+}
+stage fmt fmt_check
 stage clippy cargo clippy --all-targets -- -D warnings
 stage cargo cargo test
 stage loom scripts/loom.sh
