@@ -3,7 +3,6 @@
    aborted: when abort returns, their drop_arg has run exactly once, is_finished is true, and join returns
    CANCELLED at once (timeout 0 and FOREVER) although the worker is still busy; their functions never run.
    The same for a blocking task queued behind a busy 1-thread blocking pool. Aborting twice is harmless. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct arg {
@@ -31,18 +30,6 @@ static tasks_poll never_poll(void *p, tasks_context *cx, void **out) {
     (void)cx;
     never(p, out);
     return TASKS_POLL_READY;
-}
-
-typedef struct busy {
-    gate_t started, go;
-} busy_t;
-
-static int32_t busy_fn(void *p, void **out) {
-    busy_t *b = p;
-    (void)out;
-    gate_open(&b->started);
-    gate_wait(&b->go);
-    return 0;
 }
 
 static void check_cancelled_now(tasks_join_handle *h, arg_t *a, const char *what) {

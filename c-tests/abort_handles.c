@@ -6,15 +6,7 @@
      a detached running task is aborted through a clone (it sees tasks_current_is_cancelled), its output
      is dropped with drop_output, its drop_arg runs once;
    - an abort handle taken from the join handle after the task finished still reports finished. */
-#define _GNU_SOURCE
 #include "check.h"
-
-static long g_drop_out;
-static void drop_output(void *p) {
-    CHECK(p != NULL);
-    AT_ADD(&g_drop_out, 1);
-    free(p);
-}
 
 static int32_t value_fn(void *arg, void **out) {
     int *o = malloc(sizeof *o);
@@ -73,7 +65,7 @@ static int32_t until_cancelled(void *arg, void **out) {
 
 int main(void) {
     tasks_runtime *rt = make_rt(2);
-    tasks_spawn_opts opts = {NULL, NULL, drop_output};
+    tasks_spawn_opts opts = {NULL, NULL, drop_output_free};
     void *out = NULL;
 
     /* (d) finished task: abort does nothing */
@@ -96,7 +88,7 @@ int main(void) {
     tasks_abort_handle_abort(a); /* abort handle outlives the join handle of a finished task */
     CHECK(tasks_abort_handle_is_finished(a));
     tasks_abort_handle_free(a);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 0);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 0);
 
     /* is_finished only after drop_arg has run */
     slowdrop_t s;
@@ -133,7 +125,7 @@ int main(void) {
         det_t q;
         memset(&q, 0, sizeof q);
         gate_init(&q.started);
-        tasks_spawn_opts qopts = {NULL, det_drop, drop_output};
+        tasks_spawn_opts qopts = {NULL, det_drop, drop_output_free};
         CHECK_STATUS(TASKS_OK, tasks_spawn(rt1, until_cancelled, &q, &qopts, &h));
         a = tasks_join_handle_abort_handle(h);
         tasks_abort_handle_abort(a);
@@ -158,7 +150,7 @@ int main(void) {
     det_t d;
     memset(&d, 0, sizeof d);
     gate_init(&d.started);
-    tasks_spawn_opts dopts = {"detached", det_drop, drop_output};
+    tasks_spawn_opts dopts = {"detached", det_drop, drop_output_free};
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, until_cancelled, &d, &dopts, &h));
     uint64_t id = tasks_join_handle_id(h);
     tasks_abort_handle *a1 = tasks_join_handle_abort_handle(h);
@@ -183,7 +175,7 @@ int main(void) {
     tasks_abort_handle_free(a2);
     free_rt(rt);
     /* the detached task's output (nobody took it) was dropped exactly once */
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
     /* an abort handle is still usable after its runtime is gone */
     CHECK(tasks_abort_handle_is_finished(a3));
     CHECK_EQ_U64(tasks_abort_handle_id(a3), id);
@@ -194,7 +186,7 @@ int main(void) {
     tasks_abort_handle_free(a3);
     tasks_abort_handle_free(a4);
     CHECK_EQ_INT(AT_LOAD(&d.drops), 1);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
     gate_destroy(&d.started);
     printf("abort_handles: finished task unaffected by abort, is_finished only after drop_arg, abort handle "
            "clone/id/free/abort outliving join handle and runtime, detached output dropped once\n");

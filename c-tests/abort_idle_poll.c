@@ -3,7 +3,6 @@
    has run once, is_finished is true, join -> CANCELLED at once; later wakes (from the main thread and a
    plain pthread, by_ref and consuming) do nothing: the task is never polled again. Done through the join
    handle and through an abort handle, with the worker idle and with it busy (the cancel needs no worker). */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct idle {
@@ -29,17 +28,6 @@ static tasks_poll idle_poll(void *state, tasks_context *cx, void **out) {
 static int32_t nop(void *arg, void **out) {
     (void)arg;
     (void)out;
-    return 0;
-}
-
-typedef struct busy {
-    gate_t started, go;
-} busy_t;
-static int32_t busy_fn(void *p, void **out) {
-    busy_t *b = p;
-    (void)out;
-    gate_open(&b->started);
-    gate_wait(&b->go);
     return 0;
 }
 

@@ -5,7 +5,6 @@
    - a poll task in the middle of its poll when abort is called: READY -> OK with output, FAILED -> FAILED
      with payload (the result stands); PENDING, YIELD, or PENDING after waking itself -> CANCELLED and it is
      never polled again. tasks_current_is_cancelled() is true inside the poll after the abort. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct rarg {

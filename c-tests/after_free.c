@@ -3,19 +3,7 @@
    running task whose result stood), is_finished is true, ids are unchanged, abort is harmless, new abort
    handles can be taken, wakers of the dead tasks are harmless; then everything is freed and every
    untaken output is dropped exactly once (at the latest when its handle is freed). */
-#define _GNU_SOURCE
 #include "check.h"
-
-static long g_drop_out, g_drop_arg;
-static void drop_output(void *p) {
-    CHECK(p != NULL);
-    AT_ADD(&g_drop_out, 1);
-    free(p);
-}
-static void drop_arg(void *p) {
-    (void)p;
-    AT_ADD(&g_drop_arg, 1);
-}
 
 static int32_t value_fn(void *p, void **out) {
     int *v = malloc(sizeof *v);
@@ -43,7 +31,7 @@ static tasks_poll idle_poll(void *p, tasks_context *cx, void **out) {
 
 int main(void) {
     tasks_runtime *rt = make_rt(1);
-    tasks_spawn_opts opts = {NULL, drop_arg, drop_output};
+    tasks_spawn_opts opts = {NULL, drop_arg_count, drop_output_free};
     tasks_join_handle *h_ok = NULL, *h_fail = NULL, *h_ok2 = NULL, *h_idle = NULL, *h_run = NULL, *h_q = NULL,
                       *h_qp = NULL;
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, value_fn, (void *)(intptr_t)10, &opts, &h_ok));
@@ -64,8 +52,8 @@ int main(void) {
     tasks_abort_handle *a_ok = tasks_join_handle_abort_handle(h_ok);
 
     free_rt(rt);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_arg), 7);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 0); /* all outputs are still held by handles */
+    CHECK_EQ_INT(AT_LOAD(&g_args_dropped), 7);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 0); /* all outputs are still held by handles */
 
     for (int i = 0; i < 7; i++) {
         CHECK(tasks_join_handle_is_finished(all[i]));
@@ -104,17 +92,17 @@ int main(void) {
     tasks_waker_wake(g_w);
 
     /* h_ok2's output was never taken: dropped when its handle goes */
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 0);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 0);
     for (int i = 0; i < 7; i++)
         tasks_join_handle_free(all[i]);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
     /* abort handles outlive everything */
     CHECK(tasks_abort_handle_is_finished(a_ok));
     tasks_abort_handle_free(a_q);
     tasks_abort_handle_free(a_ok);
     tasks_abort_handle_free(a_new);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_arg), 7);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_args_dropped), 7);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
     printf("after_free: 7 handles (OK, FAILED, untaken, idle, running, queued x2) joined/aborted/inspected after "
            "runtime free with the right statuses; outputs dropped once\n");
     return 0;

@@ -5,7 +5,6 @@
    hooks run once per thread on that thread (counted: after free, starts == stops == workers + blocking
    threads started); worker thread names begin with the prefix; the stack size is applied to workers and
    blocking threads; defaults (no setters) give 1..CPUs workers when TASKS_WORKER_THREADS is unset. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define PREFIX "tb"

@@ -1,8 +1,13 @@
 /* Shared helpers for the libtasks C tests.
  *
- * Header-only (everything is static inline). Include it first in every test file: it defines
- * _GNU_SOURCE before any system header so that clock_gettime, pthread_getname_np, barriers etc.
- * are declared under -std=c99 -pedantic.
+ * Everything is static inline, except the shared counters and drop callbacks, which are defined
+ * once in check_common.c (CMake links it into every test, as every c-tests file named *_common.c;
+ * so does scripts/sanitize-c.sh). Include it first in every test file.
+ *
+ * _GNU_SOURCE (clock_gettime, pthread_getname_np, barriers etc. under -std=c99 -pedantic) comes
+ * from the compiler's command line, once for all tests: CMakeLists.txt and scripts/sanitize-c.sh
+ * pass -D_GNU_SOURCE, so it is defined before any system header a test includes. A test file does
+ * not define it (a `#define _GNU_SOURCE` after -D_GNU_SOURCE is a redefinition: -Werror fails).
  *
  * - CHECK(cond), CHECK_EQ_INT(a, b), CHECK_EQ_U64(a, b), CHECK_EQ_PTR(a, b), CHECK_STATUS(expected, expr):
  *   on failure print file:line, the expression and the values (statuses with tasks_status_str), then abort().
@@ -18,12 +23,15 @@
  *   where a deadlock is the plausible failure: after secs seconds it prints "WATCHDOG: <label> ..." and aborts,
  *   so a hang fails fast with a message instead of running into ctest's timeout.
  * - gate_wait_for(g, ns): gate_wait with a time limit; returns whether the gate is open.
+ * - busy_t / busy_fn: a task that holds its worker: opens ->started, then waits for ->go.
+ * - drop_output_free / g_outputs_freed: a drop_output that checks the output is not NULL, counts it
+ *   and free()s it; drop_arg_count / g_args_dropped: a drop_arg that counts (check_common.c).
  */
 #ifndef TASKS_CHECK_H
 #define TASKS_CHECK_H
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
+#error "c-tests: compile with -D_GNU_SOURCE (as CMakeLists.txt and scripts/sanitize-c.sh do)"
 #endif
 
 #include <dirent.h>
@@ -250,6 +258,29 @@ static inline int gate_wait_for(gate_t *g, uint64_t ns) {
     pthread_mutex_unlock(&g->mu);
     return o;
 }
+
+/* A task that holds its worker until released: spawn busy_fn with a busy_t whose gates are
+   initialized, gate_wait(&b.started), ..., gate_open(&b.go). */
+typedef struct busy {
+    gate_t started, go;
+} busy_t;
+
+static inline int32_t busy_fn(void *p, void **out) {
+    busy_t *b = p;
+    (void)out;
+    gate_open(&b->started);
+    gate_wait(&b->go);
+    return 0;
+}
+
+/* Shared drop callbacks and their counters (atomic: AT_LOAD to read), defined in check_common.c. */
+extern long g_outputs_freed;
+/* drop_output: CHECKs the output is not NULL (the library never drops a NULL output), counts it in
+   g_outputs_freed and free()s it (outputs made with malloc). */
+void drop_output_free(void *p);
+extern long g_args_dropped;
+/* drop_arg: counts the call in g_args_dropped; the arg is not touched. */
+void drop_arg_count(void *p);
 
 /* Watchdog (alarm/SIGALRM, one per process; a forked child arms its own). */
 static inline const char *volatile *watchdog_label_slot_(void) {

@@ -3,7 +3,6 @@
    pointer every time; from inside a task (also a blocking task) rt == NULL spawns on that task's runtime;
    free/shutdown of the default runtime return TASKS_ERR_INVALID and it keeps working afterwards.
    Also: tasks_builder_new / tasks_runtime_new default worker count follows TASKS_WORKER_THREADS. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static int32_t where(void *arg, void **out) {

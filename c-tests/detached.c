@@ -3,7 +3,6 @@
    drop_output is never called for a NULL output; a handle freed while its task is still running
    detaches it (it keeps running, its output is dropped); a handle freed after the task finished drops
    the untaken output. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct targ {

@@ -3,7 +3,6 @@
      LIFO-slot case) do not starve a task spawned from outside (injector): it runs and stops them;
    - the same for a task spawned from inside (local queue) by one of the ping-pong tasks mid-game;
    - a task that YIELDs forever does not starve an outside spawn. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct pp {

@@ -3,7 +3,6 @@
    worker runs other tasks, so this cannot deadlock), fib(25) = 75025 on a 4-worker runtime; exact task
    counts (2*fib(n+1)-1 tasks), every task on the expected runtime, metrics spawned/completed exact. Under
    TASKS_TEST_SCALE < 1 the second run uses fib(20) instead of fib(25). */
-#define _GNU_SOURCE
 #include "check.h"
 
 static tasks_runtime *g_rt;

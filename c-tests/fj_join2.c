@@ -8,7 +8,6 @@
  * - a task of a runtime that is shut down gets TASKS_ERR_SHUTDOWN and nothing is called.
  * - a and b run in parallel when a worker is idle: a waits (bounded) for b to start on another worker.
  * A watchdog turns a hang into a failure. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static long g_calls;

@@ -4,7 +4,6 @@
  * and from the main thread; a recursive "scope fib" (every level a scope of two tasks); and a
  * parallel_for whose bodies call tasks_block_in_place around a join2 (the core moves to another thread
  * while join2 halves are in flight). Every result is checked. A watchdog turns a hang into a failure. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static int32_t fib(void *arg, void **out) {

@@ -10,7 +10,6 @@
  * - off-worker threads calling at once; loop pieces are not tasks (metrics).
  * - shut-down runtime: TASKS_ERR_SHUTDOWN, body never called.
  * A watchdog turns a hang into a failure. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct cover {

@@ -12,7 +12,6 @@
  *   tasks_scope_spawn on a runtime shut down meanwhile: TASKS_ERR_SHUTDOWN, arg not taken.
  * - from the main thread with rt NULL, from off-worker threads, inside tasks on 1 and 4 workers.
  * A watchdog turns a hang into a failure. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct counts {

@@ -6,7 +6,6 @@
      task must not block the thread);
    - cross-runtime: a task on rt1 joins a task on rt2 (which finishes when main opens a gate), a task on rt1
      spawns onto rt2 explicitly (the child sees rt2), and a poll task on rt1 polls a handle of rt2. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct tw {

@@ -3,7 +3,6 @@
    then OK with its output (and OK with NULL on a second poll; a later join from outside: OK, NULL);
    FAILED with payload; CANCELLED when the joined task is aborted; an already finished task gives its
    status on the first poll; registering from a second task replaces the first one's waker. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct target {

@@ -1,7 +1,6 @@
 /* A task joining its own handle gets TASKS_ERR_WOULD_DEADLOCK (run-to-completion, poll and blocking
    tasks; FOREVER and a timed join); the handle is passed to the task through shared memory after spawn.
    The task then finishes normally and the outside join returns OK with its output. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct self {

@@ -3,15 +3,7 @@
    a long timed join returns promptly; the output is handed out once (later joins: same status, NULL);
    join with output == NULL drops the output with drop_output (once, and never a NULL output); the same
    for FAILED; two threads joining one handle concurrently: both OK, exactly one gets the output. */
-#define _GNU_SOURCE
 #include "check.h"
-
-static long g_drop_out;
-static void drop_output(void *p) {
-    CHECK(p != NULL);
-    AT_ADD(&g_drop_out, 1);
-    free(p);
-}
 
 static int *new_int(int v) {
     int *p = malloc(sizeof *p);
@@ -72,7 +64,7 @@ static void *join_thread(void *p) {
 
 int main(void) {
     tasks_runtime *rt = make_rt(2);
-    tasks_spawn_opts opts = {NULL, NULL, drop_output};
+    tasks_spawn_opts opts = {NULL, NULL, drop_output_free};
     tasks_join_handle *h = NULL;
     int sentinel;
     void *out;
@@ -99,7 +91,7 @@ int main(void) {
     CHECK(tasks_join_handle_id(h) != 0);
     CHECK_STATUS(TASKS_TIMED_OUT, tasks_join_handle_join(h, 1 * MS_NS, &out));
     CHECK_STATUS(TASKS_PENDING, tasks_join_handle_join(h, 0, NULL)); /* output NULL, not finished */
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 0);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 0);
     gate_open(&g.go);
     CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, TASKS_FOREVER, &out));
     CHECK(out != NULL && out != (void *)&sentinel);
@@ -115,7 +107,7 @@ int main(void) {
     CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, 0, NULL));
     CHECK(tasks_join_handle_is_finished(h));
     tasks_join_handle_free(h);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 0); /* taken output is never dropped by the library */
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 0); /* taken output is never dropped by the library */
     gate_destroy(&g.started);
     gate_destroy(&g.go);
 
@@ -139,13 +131,13 @@ int main(void) {
     /* --- join with output == NULL drops the output with drop_output, once --- */
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, value_task, (void *)(intptr_t)4, &opts, &h));
     CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, TASKS_FOREVER, NULL));
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
     out = &sentinel;
     CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, TASKS_FOREVER, &out));
     CHECK(out == NULL);
     CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, TASKS_FOREVER, NULL));
     tasks_join_handle_free(h);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
 
     /* --- FAILED: payload handed out once; NULL output drops it --- */
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, fail_task, (void *)(intptr_t)6, &opts, &h));
@@ -157,14 +149,14 @@ int main(void) {
     CHECK(out == NULL);
     CHECK_STATUS(TASKS_FAILED, tasks_join_handle_join(h, 0, NULL));
     tasks_join_handle_free(h);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, fail_task, (void *)(intptr_t)6, &opts, &h));
     CHECK_STATUS(TASKS_FAILED, tasks_join_handle_join(h, TASKS_FOREVER, NULL));
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 2);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 2);
     CHECK_STATUS(TASKS_FAILED, tasks_join_handle_join(h, TASKS_FOREVER, &out));
     CHECK(out == NULL);
     tasks_join_handle_free(h);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 2);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 2);
 
     /* --- a NULL output is never passed to drop_output --- */
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, null_task, NULL, &opts, &h));
@@ -173,7 +165,7 @@ int main(void) {
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, null_task, NULL, &opts, &h));
     WAIT_UNTIL(tasks_join_handle_is_finished(h));
     tasks_join_handle_free(h);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 2);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 2);
 
     /* --- poll and blocking tasks: same join semantics --- */
     CHECK_STATUS(TASKS_OK, tasks_spawn_blocking(rt, value_task, (void *)(intptr_t)8, &opts, &h));
@@ -219,10 +211,10 @@ int main(void) {
         gate_destroy(&gg.go);
         gate_destroy(&go);
     }
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 2);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 2);
 
     free_rt(rt);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 2);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 2);
     printf("join_timeout: PENDING/TIMED_OUT(>=20ms, took %.1f ms)/FOREVER, output handed out once, NULL output "
            "drops via drop_output, %d concurrent double joins\n",
            (double)waited / 1e6, rounds);

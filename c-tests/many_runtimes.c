@@ -2,7 +2,6 @@
    them) and freed in a loop: no growth in threads (entries of /proc/self/task equal before and after),
    on_thread_start/stop called equally often after every free (every thread the runtime started has
    exited its loop when free returns), and a few tasks_runtime_new runtimes the same way. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static long g_start, g_stop;

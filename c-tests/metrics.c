@@ -3,7 +3,6 @@
    spawned == completed + failed + cancelled + alive; polls counts task runs exactly (a fresh 1-worker
    runtime: 7 run-to-completion tasks + a poll task polled 100 times -> 107); blocking_threads /
    idle_blocking_threads; the queue depth shows queued work; parks counted once the runtime idled. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static int32_t ok_fn(void *p, void **out) {
@@ -21,17 +20,6 @@ static tasks_poll fail_poll(void *p, tasks_context *cx, void **out) {
     (void)cx;
     (void)out;
     return TASKS_POLL_FAILED;
-}
-
-typedef struct busy {
-    gate_t started, go;
-} busy_t;
-static int32_t busy_fn(void *p, void **out) {
-    busy_t *b = p;
-    (void)out;
-    gate_open(&b->started);
-    gate_wait(&b->go);
-    return 0;
 }
 
 static tasks_poll yield99(void *p, tasks_context *cx, void **out) {

@@ -1,7 +1,6 @@
 /* 1,000,000 tasks (scaled by TASKS_TEST_SCALE) spawned from outside and joined, with exact counts: every
    task ran once, the sum of the outputs is exact, metrics spawned == completed == N and alive == 0;
    then the same number again, half detached, spawned from inside one task (local queues), exact counts. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static long g_runs;

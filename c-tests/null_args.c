@@ -2,14 +2,8 @@
    return 0 / NULL / false or do nothing; a failed spawn takes nothing (drop_arg not called, out not
    written); builder setters with out-of-range values return TASKS_ERR_INVALID. Functions that take a
    tasks_context are checked from inside a poll task (with the real context for the other argument). */
-#define _GNU_SOURCE
 #include "check.h"
 
-static long g_drop_arg;
-static void drop_arg(void *p) {
-    (void)p;
-    AT_ADD(&g_drop_arg, 1);
-}
 static long g_fn_ran;
 static int32_t fn(void *arg, void **out) {
     (void)arg;
@@ -52,7 +46,7 @@ static void my_drop(void *d) {
 
 int main(void) {
     tasks_runtime *rt = make_rt(2);
-    tasks_spawn_opts opts = {"null-test", drop_arg, NULL};
+    tasks_spawn_opts opts = {"null-test", drop_arg_count, NULL};
     int dummy;
     tasks_join_handle *const SENTINEL_H = (tasks_join_handle *)(void *)&dummy;
     tasks_join_handle *h = SENTINEL_H;
@@ -175,7 +169,7 @@ int main(void) {
 
     /* nothing spawned by the failed calls ever ran or was dropped */
     free_rt(rt);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_arg), 0);
+    CHECK_EQ_INT(AT_LOAD(&g_args_dropped), 0);
     /* only the one successful inner tasks_spawn(fn) ran */
     CHECK_EQ_INT(AT_LOAD(&g_fn_ran), 1);
     CHECK_EQ_INT(AT_LOAD(&g_wake_calls), 0);

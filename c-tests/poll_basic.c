@@ -2,7 +2,6 @@
    tasks_context_id == tasks_current_id == tasks_join_handle_id on every poll; a wake from inside the
    poll (wake_by_ref on its own waker, then PENDING) makes exactly one more poll; many yielding tasks
    on a 1-worker runtime interleave (yield lets the others run) and all finish with exact poll counts. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct ys {

@@ -6,7 +6,6 @@
    - several wakes (from 4 threads) while the task is idle and the only worker is busy -> exactly one poll;
    - wakes of a finished task (by_ref, consuming) do nothing and are safe, also after the runtime is freed;
    - tasks_context_id == task id. */
-#define _GNU_SOURCE
 #include "check.h"
 
 /* ------------------------------------------------------------------ */

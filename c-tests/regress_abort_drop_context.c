@@ -10,7 +10,6 @@
  *    in Y's task-local destructor, tasks_current_id() must be Y's id or 0; a tasks_local_key_set there must
  *    not touch X's value (X still reads its own value afterwards, and it was not destroyed).
  * B. Y has not started (spawn_after, 1 hour): X aborts it; in Y's drop_arg tasks_current_id() is Y's id or 0. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct ctx {

@@ -8,7 +8,6 @@
  * 1 worker: task A calls block_in_place(fn). fn spawns B, which the substitute worker runs; fn waits
  * until B has started, then returns. B waits (at most 3 s) until A has come back from block_in_place.
  * block_in_place must return within 1 s of fn returning (before the fix: only when B gave up, 3 s). */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define B_WAIT_NS (3 * SEC_NS)

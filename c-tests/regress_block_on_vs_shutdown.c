@@ -10,7 +10,6 @@
  * Repeated trials: two threads call tasks_block_on(rt, poll) in a loop (the poll returns READY at once)
  * until it refuses, while the main thread shuts the runtime down. Every call must return TASKS_OK,
  * TASKS_CANCELLED or TASKS_ERR_SHUTDOWN, with drop_arg run once, once, and never respectively. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define TRIALS 300

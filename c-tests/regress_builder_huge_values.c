@@ -10,7 +10,6 @@
  * must return TASKS_ERR_INVALID or TASKS_ERR_NO_MEMORY, without writing the out-pointer. The child then
  * builds a 1-worker runtime and runs a task (the process is fine). The parent checks that the child exited
  * normally with status 0 and that it wrote nothing to stderr (no panic message or backtrace). */
-#define _GNU_SOURCE
 #include <sys/wait.h>
 
 #include "check.h"

@@ -16,7 +16,6 @@
  *    TASKS_ERR_WOULD_DEADLOCK, and A still accepts and runs tasks (before the fix: A was shut down).
  * f. The same with tasks_runtime_free(A): TASKS_ERR_WOULD_DEADLOCK (before the fix: it hung; the watchdog
  *    reports it after 10 s). */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define JOIN_NS (3 * SEC_NS)

@@ -14,7 +14,6 @@
  * Checks: a task of the executor calls tasks_executor_free(ex): TASKS_ERR_WOULD_DEADLOCK at once; the task
  * can still spawn into the executor and that task runs; another thread's tasks_executor_free(ex) returns
  * TASKS_ERR_WRONG_THREAD; the owner's tasks_executor_free(ex) returns TASKS_OK and cancels what is left. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct ctx {

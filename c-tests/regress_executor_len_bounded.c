@@ -10,7 +10,6 @@
  * narrow window between the library's two reads likely, a third thread interrupts the reader with a signal
  * every ~100 us, and the handler stalls the reader for ~30 us while the owner keeps spawning and finishing.
  * Runs for 2 s (the bug showed within milliseconds). */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define RUN_NS (2 * SEC_NS)

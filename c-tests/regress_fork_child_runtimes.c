@@ -17,7 +17,6 @@
  * after 10 s). The parent reports the child's verdict and status, then checks that its own tasks did run and
  * frees R. (Under valgrind the child may exit with valgrind's error code 99: blocks that only the parent's
  * threads referenced look lost in the child. The verdict from the pipe decides there.) */
-#define _GNU_SOURCE
 #include <sys/wait.h>
 
 #include "check.h"

@@ -12,7 +12,6 @@
  *    task spawns a poll-style child and joins it (3 s timeout). The join must succeed (before the fix it
  *    never returned: the child sat in the joiner's LIFO slot while the joiner parked).
  * Every failure is collected and reported; the run aborts at the end if there was one. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define DEPTH 64

@@ -9,7 +9,6 @@
  * 1 worker, 2 MiB stacks: task k spawns task k+1 and joins it FOREVER, 30,000 deep; every task must
  * complete and the chain's result must come back. Before the fix the process died with SIGSEGV (stack
  * overflow) at a depth around 10,500. Then the same with 2 workers. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define DEPTH 30000

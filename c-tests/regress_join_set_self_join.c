@@ -9,7 +9,6 @@
  * The main thread spawns task T into set S and stays away from S (a join set is used from one thread
  * at a time) until T has made its calls: join_next(S, FOREVER) and join_next(S, 1 s) must return
  * TASKS_ERR_WOULD_DEADLOCK at once, join_next(S, 0) TASKS_PENDING. Then main joins T through S. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct probe {

@@ -13,7 +13,6 @@
  * joiner wakes to a completed join. A then keeps running for up to 2.5 s (until Y has started). After C's
  * worker has gone idle, the main thread spawns Y: Y must start within 1 s (it took A's remaining
  * 2.5 s before the fix). The join is FOREVER in some trials and timed (completing) in others. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define TRIALS 8

@@ -12,7 +12,6 @@
  * Valgrind must report an invalid read in tasks_join_handle_* (before the fix it reported nothing: the
  * block was recycled, not freed). Exit code 77 (skipped) when valgrind is not installed; the ctest entry
  * needs SKIP_RETURN_CODE 77 for that. */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 #include <sys/wait.h>
 

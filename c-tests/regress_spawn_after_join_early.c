@@ -7,7 +7,6 @@
  * A task on a 1-worker and on a 2-worker runtime spawns a child with tasks_spawn_after(NULL, 300 ms) and
  * joins it FOREVER (and, once, with a long timeout). The child records when it starts: it must not start
  * before 300 ms have passed since the spawn_after call. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define DELAY_NS (300 * MS_NS)

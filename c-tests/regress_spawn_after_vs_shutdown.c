@@ -11,7 +11,6 @@
  * tasks_spawn_after(rt, 1 hour) in a loop while the main thread shuts the runtime down. shutdown(rt, 3 s)
  * must return TASKS_OK (before the fix it sometimes returned TASKS_TIMED_OUT), and after free every
  * accepted task's drop_arg has run exactly once, refused ones' never. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define TRIALS 100

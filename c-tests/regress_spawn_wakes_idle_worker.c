@@ -10,7 +10,6 @@
  * B. The same with a spin-wait (no syscalls) instead of the condition variable.
  * C. The LIFO slot's job still works (these passed before the fix too): spawn_many_local-style (a task
  *    spawns 10,000 tasks, all run) and ping-pong (pairs of poll tasks waking each other). */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define WAIT_NS (3 * SEC_NS)

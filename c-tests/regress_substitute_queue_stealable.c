@@ -12,7 +12,6 @@
  *   (local_queue_depth + injection_queue_depth >= 7; the newest may sit in a LIFO slot);
  * - releases Bw and waits, without a library join, for the children: W1, now idle, must steal them
  *   (at least the 7 that are not in a LIFO slot) within 5 s. Before the fix none ran until T returned. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define CHILDREN 8

@@ -2,7 +2,6 @@
    changes nothing (the runtime keeps accepting and running tasks): from a run-to-completion task, a poll
    task and a blocking task. From a task of ANOTHER runtime it works (OK). free/shutdown of the default
    runtime return TASKS_ERR_INVALID. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct res {

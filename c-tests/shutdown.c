@@ -7,7 +7,6 @@
    - spawning (all kinds) after shutdown -> TASKS_ERR_SHUTDOWN, drop_arg not called, out not written;
    - shutdown again -> OK; metrics reflect the outcome;
    - outputs nobody took are dropped exactly once (handle freed before / after runtime free). */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define NQUEUED 50
@@ -17,15 +16,9 @@ typedef struct arg {
     int drops; /* atomic */
 } arg_t;
 
-static long g_drop_out;
 static void drop_arg(void *p) {
     arg_t *a = p;
     AT_ADD(&a->drops, 1);
-}
-static void drop_output(void *p) {
-    CHECK(p != NULL);
-    AT_ADD(&g_drop_out, 1);
-    free(p);
 }
 
 static int32_t queued_fn(void *p, void **out) {
@@ -100,7 +93,7 @@ static int32_t value_fn(void *p, void **out) {
 
 int main(void) {
     tasks_runtime *rt = make_rt(2);
-    tasks_spawn_opts opts = {NULL, drop_arg, drop_output};
+    tasks_spawn_opts opts = {NULL, drop_arg, drop_output_free};
 
     /* finished tasks with untaken outputs: one handle freed before shutdown, one kept until after free */
     arg_t f1 = {0, 0}, f2 = {0, 0};
@@ -109,7 +102,7 @@ int main(void) {
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, value_fn, &f2, &opts, &hf2));
     WAIT_UNTIL(tasks_join_handle_is_finished(hf1) && tasks_join_handle_is_finished(hf2));
     tasks_join_handle_free(hf1);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
 
     /* an idle poll task */
     idle_t idle;
@@ -122,7 +115,7 @@ int main(void) {
     /* both workers busy */
     runner_t r[2];
     tasks_join_handle *hr[2];
-    tasks_spawn_opts ropts = {"runner", NULL, drop_output};
+    tasks_spawn_opts ropts = {"runner", NULL, drop_output_free};
     for (int i = 0; i < 2; i++) {
         memset(&r[i], 0, sizeof r[i]);
         gate_init(&r[i].started);
@@ -210,19 +203,19 @@ int main(void) {
     CHECK_EQ_U64(m.cancelled, 1 + NQUEUED);
     CHECK_EQ_U64(m.alive, 0);
 
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
     free_rt(rt);
     CHECK_EQ_INT(late.drops, 0);
     /* f2 and r[1] outputs are still held by their handles: dropped when the handles are freed */
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 1);
     tasks_join_handle_free(hf2);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 2);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 2);
     o = NULL;
     CHECK_STATUS(TASKS_FAILED, tasks_join_handle_join(hr[1], 0, NULL)); /* output dropped by the NULL join */
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 3);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 3);
     tasks_join_handle_free(hr[1]);
     tasks_join_handle_free(hr[0]);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), 3);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), 3);
     for (int i = 0; i < NQUEUED; i++)
         tasks_join_handle_free(hq[i]);
     tasks_join_handle_free(hidle);

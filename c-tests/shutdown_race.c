@@ -3,7 +3,6 @@
    once) or returns TASKS_ERR_SHUTDOWN (then its drop_arg is never called and its out-pointer is not
    written); after shutdown returns every spawn fails; metrics: spawned == successful spawns ==
    completed + cancelled. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define NTHREADS 4

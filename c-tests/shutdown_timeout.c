@@ -4,15 +4,7 @@
    sees tasks_current_is_cancelled() == true. Then it is let go: shutdown(FOREVER) -> OK, its result
    stands, free -> OK, its output (never taken) is dropped exactly once. Also: a blocking task outliving
    the timeout is handled the same way. */
-#define _GNU_SOURCE
 #include "check.h"
-
-static long g_drop_out;
-static void drop_output(void *p) {
-    CHECK(p != NULL);
-    AT_ADD(&g_drop_out, 1);
-    free(p);
-}
 
 typedef struct stubborn {
     gate_t started, go;
@@ -51,7 +43,7 @@ static void one(int blocking) {
     tasks_runtime *rt = NULL;
     CHECK_STATUS(TASKS_OK, tasks_builder_build(b, &rt));
     tasks_builder_free(b);
-    tasks_spawn_opts opts = {NULL, drop_arg, drop_output};
+    tasks_spawn_opts opts = {NULL, drop_arg, drop_output_free};
     stubborn_t s, q;
     memset(&s, 0, sizeof s);
     memset(&q, 0, sizeof q);
@@ -98,14 +90,14 @@ static void one(int blocking) {
     CHECK_EQ_U64(m.completed, 1);
     CHECK_EQ_U64(m.cancelled, 1);
     CHECK_EQ_U64(m.alive, 0);
-    long before = AT_LOAD(&g_drop_out);
+    long before = AT_LOAD(&g_outputs_freed);
     free_rt(rt);
     CHECK_EQ_INT(q.saw_cancel, 0);
     CHECK_STATUS(TASKS_OK, tasks_join_handle_join(hs, 0, NULL)); /* result stands; output dropped by NULL join */
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), before + 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), before + 1);
     tasks_join_handle_free(hs);
     tasks_join_handle_free(hq);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), before + 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), before + 1);
     CHECK_EQ_INT(s.drops, 1);
     CHECK_EQ_INT(q.drops, 1);
     gate_destroy(&s.started);
@@ -115,20 +107,20 @@ static void one(int blocking) {
 /* free without joining: the untaken output of a task that outlived a timed-out shutdown is dropped once */
 static void free_with_untaken_output(void) {
     tasks_runtime *rt = make_rt(1);
-    tasks_spawn_opts opts = {NULL, drop_arg, drop_output};
+    tasks_spawn_opts opts = {NULL, drop_arg, drop_output_free};
     stubborn_t s;
     memset(&s, 0, sizeof s);
     gate_init(&s.started);
     gate_init(&s.go);
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, stubborn_fn, &s, &opts, NULL)); /* detached */
     gate_wait(&s.started);
-    long before = AT_LOAD(&g_drop_out);
+    long before = AT_LOAD(&g_outputs_freed);
     CHECK_STATUS(TASKS_TIMED_OUT, tasks_runtime_shutdown(rt, 5 * MS_NS));
     gate_open(&s.go);
     free_rt(rt); /* waits for it */
     CHECK_EQ_INT(s.saw_cancel, 1);
     CHECK_EQ_INT(AT_LOAD(&s.drops), 1);
-    CHECK_EQ_INT(AT_LOAD(&g_drop_out), before + 1);
+    CHECK_EQ_INT(AT_LOAD(&g_outputs_freed), before + 1);
     gate_destroy(&s.started);
     gate_destroy(&s.go);
 }

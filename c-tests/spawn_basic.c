@@ -2,7 +2,6 @@
    non-zero -> FAILED with the failure payload), opts NULL, the name (copied at spawn, visible through
    tasks_current_name, NULL when unnamed), tasks_current_id == tasks_join_handle_id, ids unique and
    non-zero, tasks_current_runtime inside == rt, current-task functions outside a task. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define NTASKS 200

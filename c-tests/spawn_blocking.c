@@ -7,7 +7,6 @@
    - idle blocking threads exit after the keep-alive (50 ms): metrics.blocking_threads and
      idle_blocking_threads drop back to 0 and the stop hook ran for each; later blocking tasks start new
      threads; an idle thread is reused while it is alive. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static long g_starts, g_stops;

@@ -1,6 +1,5 @@
 /* Status codes and version: tasks_status_str for every code (non-NULL, non-empty, pairwise distinct),
    for unknown values (non-NULL), numeric values of the enums, tasks_version vs the header macros. */
-#define _GNU_SOURCE
 #include "check.h"
 
 int main(void) {

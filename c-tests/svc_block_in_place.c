@@ -9,7 +9,6 @@
    (tasks_current_id, tasks_current_runtime) and can spawn and join again.
    Elsewhere it just calls fn: on a non-runtime thread (synchronously, same thread), in a blocking-pool task,
    in a poll task. NULL fn -> TASKS_ERR_NULL. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define BIP_WAIT_NS (20 * SEC_NS)

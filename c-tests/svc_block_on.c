@@ -13,7 +13,6 @@
    - a runtime shut down while block_on waits on it -> TASKS_CANCELLED (drop_arg once); block_on on a shut-down
      runtime -> TASKS_ERR_SHUTDOWN, nothing taken;
    - NULL poll -> TASKS_ERR_NULL. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define SENTINEL_FOR_OUT ((void *)(uintptr_t)0xdeadbeefu)

@@ -16,7 +16,6 @@
      the default runtime, never early); task-local values (destroyed when the task ends);
    - a task that yields forever does not make run loop past max_polls;
    - NULL arguments. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static pthread_t g_owner;

@@ -18,7 +18,6 @@
    - rt NULL outside a task: the default runtime; spawn after the runtime shut down: TASKS_ERR_SHUTDOWN,
      nothing taken, len unchanged;
    - NULL arguments; NULL output (dropped with drop_output), NULL id. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define SENTINEL_PTR ((void *)(uintptr_t)0xdeadbeefu)

@@ -4,7 +4,6 @@
    - plain: tasks_spawn with a handle for every task, then join + free every handle in spawn order;
    - set:   tasks_join_set_spawn every task, then join_next until TASKS_EMPTY.
    Every task's output is checked (sum), every status is TASKS_OK. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static int32_t trivial(void *arg, void **out) {

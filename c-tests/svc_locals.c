@@ -11,7 +11,6 @@
    - a blocking-pool task (spawn_blocking) has its own locals, destroyed when it ends;
    - scale(10,000) tasks (OK / FAILED / aborted idle poll tasks), each setting 2 keys and replacing one:
      destructors counted exactly (3 per task), malloc'd values freed (valgrind). */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct val {

@@ -3,7 +3,6 @@
    now_ns() at the next poll minus (now_ns() before the sleep call + 1 ms). Prints median, p90, p99 and
    max lateness in microseconds. Asserts only correctness: never early, every sleep completes (exactly
    one poll per sleep), sleep returns TASKS_OK. The same for tasks_spawn_after(1 ms) chains. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define DELAY_NS MS_NS

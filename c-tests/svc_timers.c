@@ -15,7 +15,6 @@
      runtime from inside a task); detached (out NULL); after shutdown -> TASKS_ERR_SHUTDOWN taking nothing;
      pending at runtime free -> CANCELLED through the still-valid handle;
    - NULL arguments. */
-#define _GNU_SOURCE
 #include "check.h"
 
 static uint64_t g_seq; /* atomic: completion sequence */

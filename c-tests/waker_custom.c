@@ -1,7 +1,6 @@
 /* tasks_waker_new with custom wake/drop: wake is called synchronously by wake / wake_by_ref with the
    data pointer; drop runs exactly once, when the last clone goes (inside that _free or the consuming
    _wake call), never earlier; drop NULL is allowed; clones are usable from other threads. */
-#define _GNU_SOURCE
 #include "check.h"
 
 typedef struct cw {

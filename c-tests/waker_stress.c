@@ -2,7 +2,6 @@
    on a poll task that returns PENDING until it has seen every event. If a wake were lost, the task would
    never see the last event and the join would time out. Also: polls <= wakes + 1 (no poll without a wake),
    and several such tasks run at once on a 2-worker runtime. */
-#define _GNU_SOURCE
 #include "check.h"
 
 #define NTHREADS 4

@@ -3,7 +3,7 @@
 #   scripts/check-install.sh [BUILD_DIR] [CONSUMER_SRC]
 # Installs BUILD_DIR (default: build) into a scratch prefix inside it, then configures, builds
 # and runs examples/consumer against that prefix:
-#   1. find_package(tasks 0.1 REQUIRED) -> tasks::tasks and tasks::tasks_static
+#   1. find_package(tasks X.Y REQUIRED) -> tasks::tasks and tasks::tasks_static
 #   2. pkg-config: the consumer's CMake through pkg_check_modules, and a plain
 #      `cc main.c $(pkg-config --cflags --libs tasks)`.
 # Exits 77 (ctest: skipped) after step 1 when pkg-config (or $PKG_CONFIG) is not installed.
@@ -27,13 +27,17 @@ fail() { echo "check-install: FAIL: $*" >&2; exit 1; }
 echo "== cmake --install $build --prefix $prefix"
 "$cmake" --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "cmake --install"; }
 
-so=$(find "$prefix" -name 'libtasks.so.0.1.0' | head -n1)
-[[ -n $so ]] || fail "libtasks.so.0.1.0 not installed"
+# The version is Cargo.toml's (CMake reads it from there); the SONAME number is its major.
+version=$(scripts/check-version.sh --print)
+version=${version%%[-+]*}
+so_major=libtasks.so.${version%%.*}
+so=$(find "$prefix" -name "libtasks.so.$version" | head -n1)
+[[ -n $so ]] || fail "libtasks.so.$version not installed"
 libdir=$(dirname "$so")
-[[ -L $libdir/libtasks.so.0 && $(readlink "$libdir/libtasks.so.0") == libtasks.so.0.1.0 ]] \
-  || fail "$libdir/libtasks.so.0 is not a symlink to libtasks.so.0.1.0"
-[[ -L $libdir/libtasks.so && $(readlink "$libdir/libtasks.so") == libtasks.so.0 ]] \
-  || fail "$libdir/libtasks.so is not a symlink to libtasks.so.0"
+[[ -L $libdir/$so_major && $(readlink "$libdir/$so_major") == "libtasks.so.$version" ]] \
+  || fail "$libdir/$so_major is not a symlink to libtasks.so.$version"
+[[ -L $libdir/libtasks.so && $(readlink "$libdir/libtasks.so") == "$so_major" ]] \
+  || fail "$libdir/libtasks.so is not a symlink to $so_major"
 for f in "$libdir/libtasks.a" "$prefix/include/tasks.h" \
          "$libdir/cmake/tasks/tasksConfig.cmake" "$libdir/cmake/tasks/tasksConfigVersion.cmake" \
          "$libdir/pkgconfig/tasks.pc"; do
@@ -74,6 +78,8 @@ export PKG_CONFIG=$pkg_config
 export PKG_CONFIG_PATH="$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 flags=$("$pkg_config" --cflags --libs tasks) || fail "$pkg_config --cflags --libs tasks"
 echo "$pkg_config --cflags --libs tasks: $flags"
+pc_version=$("$pkg_config" --modversion tasks) || fail "$pkg_config --modversion tasks"
+[[ $pc_version == "$version" ]] || fail "tasks.pc says version $pc_version, Cargo.toml $version"
 
 echo "== pkg-config: configure + build examples/consumer"
 "$cmake" -S "$consumer" -B "$work/pkg_config" -DCMAKE_BUILD_TYPE=Release \

@@ -51,8 +51,11 @@ bin=$dir/c-tests
 logs=$dir/logs
 rm -rf "$bin" "$logs"
 mkdir -p "$bin" "$logs"
-cflags=(-std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer "-fsanitize=$mode"
-        -Iinclude -Ic-tests)
+# The same definitions as CMakeLists.txt gives the C tests (_GNU_SOURCE: check.h requires it).
+cflags=(-std=c99 -D_GNU_SOURCE -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
+        "-fsanitize=$mode" -Iinclude -Ic-tests)
+# c-tests/*_common.c (check_common.c: check.h's shared drop callbacks and counters): linked into
+# every test, as CMake does.
 common=()
 for c in c-tests/*_common.c; do
   [[ -f $c ]] || continue
@@ -168,7 +171,7 @@ C
 fi
 probe_reports=0
 if "$cc" "${cflags[@]}" -c "$probe.c" -o "$probe.o" &&
-   "$cc" -o "$probe" "$probe.o" -L"$lib" -ltasks -Wl,-rpath,"$lib" -rdynamic \
+   "$cc" -o "$probe" "$probe.o" "${common[@]}" -L"$lib" -ltasks -Wl,-rpath,"$lib" -rdynamic \
      -Wl,--whole-archive "$rt" -Wl,--no-whole-archive -lpthread -ldl -lm -lrt -lstdc++; then
   timeout 60 "$probe" >"$logs/probe.log" 2>&1
   probe_reports=$(grep -cE "$marker" "$logs/probe.log")

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite (what CI runs):
-#   fmt       cargo fmt --check
+#   version   the copies of the version number agree with Cargo.toml (scripts/check-version.sh)
+#   fmt       cargo fmt --check (the library and tools/gen-header)
 #   clippy    cargo clippy --all-targets -- -D warnings
 #   cargo     cargo test
 #   loom      loom models, small bound (scripts/loom.sh, LOOM_MAX_PREEMPTIONS=2)
 #   pyenv     build/pyvenv: a venv with pytest and mypy from PyPI for the Python tests
 #             (scripts/python-env.sh; nothing is installed outside build/)
-#   cmake     configure + build build/ (Release): the library, C tests, demo, bindings
+#   cmake     configure build/ (CMAKE_BUILD_TYPE=Release: cargo --release)
+#   build     build build/: the library (cargo), C tests, examples, bindings
 #   ctest     C tests, header checks, exported symbols, install test, demo, C++ and Python tests
-#   header    include/tasks.h matches what build.rs generates (scripts/check-header.sh)
+#   header    include/tasks.h is what scripts/gen-header.sh generates from the sources (cbindgen,
+#             tools/gen-header), compared without touching the work tree (scripts/check-header.sh)
 # env: TASKS_TEST_SKIP="loom fmt ..." leaves stages out; BUILD_DIR (default build); JOBS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -50,7 +53,13 @@ stage() {
   current=""
 }
 
-stage fmt cargo fmt --all -- --check
+stage version scripts/check-version.sh
+# The header generator (tools/gen-header) is a workspace of its own: --all does not reach it.
+fmt_check() {
+  cargo fmt --all -- --check
+  cargo fmt --manifest-path tools/gen-header/Cargo.toml -- --check
+}
+stage fmt fmt_check
 stage clippy cargo clippy --all-targets -- -D warnings
 stage cargo cargo test
 stage loom scripts/loom.sh

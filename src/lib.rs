@@ -1,7 +1,7 @@
 //! libtasks: a work-stealing task runtime with a C ABI.
 //!
 //! `core` is the runtime in plain Rust; `ffi` is the C boundary (`include/tasks.h` is generated
-//! from it by `build.rs`).
+//! from it by `scripts/gen-header.sh`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 // The loom build is a reduced one (no runtime, no FFI): what only those use is dead there.

@@ -38,6 +38,11 @@ __all__ = ["Runtime", "JoinHandle", "FinishedTask", "JoinSet", "TaskGroup", "Gro
            "Executor", "BrokenExecutor", "spawn", "spawn_blocking", "default_runtime", "metrics",
            "current_task_id", "current_task_name", "is_cancelled", "TasksError", "Cancelled",
            "Empty", "version", "library_path"]
+# The package's version: Cargo.toml's, written out (scripts/check-version.sh checks this copy and
+# pyproject.toml's). A literal rather than tasks_version() of the loaded library, so that it is
+# the version of this distribution (as pip and importlib.metadata report it) and is known
+# without loading anything; version() tells which library was actually loaded (LIBTASKS_PATH
+# or a system libtasks may be another build).
 __version__ = "0.1.0"
 
 library_path: str = _lib.path

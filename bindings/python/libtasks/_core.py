@@ -26,12 +26,16 @@ exiting = False
 # Errors
 # ----------------------------------------------------------------------------------------------
 class TasksError(RuntimeError):
-    """An error status from the C API. ``status`` is the code, ``name`` e.g. TASKS_ERR_SHUTDOWN."""
+    """An error status from the C API. ``status`` is the code, ``name`` e.g. TASKS_ERR_SHUTDOWN;
+    the message is the library's text for it (tasks_status_str)."""
 
     def __init__(self, status: int, what: str = "") -> None:
         self.status = status
-        self.name = _lib.STATUS_NAMES.get(status, f"TASKS_STATUS_{status}")
-        super().__init__(f"{what}: {self.name}" if what else self.name)
+        self.name = _lib.status_name(status)
+        text = _lib.status_text(status)
+        if not text.startswith(self.name):  # a value the library does not know
+            text = f"{self.name}: {text}"
+        super().__init__(f"{what}: {text}" if what else text)
 
 
 class Cancelled(_cf.CancelledError):

@@ -153,5 +153,5 @@ class FinishedTask:
 
     def __repr__(self) -> str:
         return (f"<libtasks.FinishedTask id={self.id} name={self.name!r} "
-                f"status={_lib.STATUS_NAMES.get(self._status)}>")
+                f"status={_lib.status_name(self._status)}>")
 

@@ -34,13 +34,8 @@ FOREVER = (1 << 64) - 1
 OK, PENDING, TIMED_OUT, CANCELLED, FAILED, EMPTY = 0, 1, 2, 3, 4, 5
 ERR_NULL, ERR_INVALID, ERR_SHUTDOWN, ERR_NO_TASK, ERR_WOULD_DEADLOCK = -1, -2, -3, -4, -5
 ERR_WRONG_THREAD, ERR_NO_MEMORY, ERR_THREAD, ERR_INTERNAL = -6, -7, -8, -9
-STATUS_NAMES = {
-    0: "TASKS_OK", 1: "TASKS_PENDING", 2: "TASKS_TIMED_OUT", 3: "TASKS_CANCELLED",
-    4: "TASKS_FAILED", 5: "TASKS_EMPTY", -1: "TASKS_ERR_NULL", -2: "TASKS_ERR_INVALID",
-    -3: "TASKS_ERR_SHUTDOWN", -4: "TASKS_ERR_NO_TASK", -5: "TASKS_ERR_WOULD_DEADLOCK",
-    -6: "TASKS_ERR_WRONG_THREAD", -7: "TASKS_ERR_NO_MEMORY", -8: "TASKS_ERR_THREAD",
-    -9: "TASKS_ERR_INTERNAL",
-}
+# The names and texts of the statuses come from the library (tasks_status_str): status_name()
+# and status_text() below.
 
 # int32_t (*)(void *arg, void **output). `output` is declared void* (same ABI): the binding
 # never writes it (results stay on the Python side), and ctypes then builds no pointer object
@@ -172,3 +167,18 @@ _decl(fast, "tasks_current_runtime", _P)
 _decl(fast, "tasks_current_is_cancelled", c_bool)
 _decl(fast, "tasks_status_str", c_char_p, c_int32)
 _decl(fast, "tasks_version", c_char_p)
+
+
+def status_text(status: int) -> str:
+    """The library's text for a status (tasks_status_str), e.g.
+    "TASKS_ERR_SHUTDOWN: the runtime is shut down"; for an unknown value, the library's text
+    for unknown values."""
+    return str(fast.tasks_status_str(status).decode())
+
+
+def status_name(status: int) -> str:
+    """The status's name, e.g. "TASKS_ERR_SHUTDOWN": the part of status_text before ": "
+    ("TASKS_STATUS_<n>" for a value the library does not know)."""
+    name, sep, _ = status_text(status).partition(": ")
+    return name if sep and name.startswith("TASKS_") else f"TASKS_STATUS_{status}"
+
