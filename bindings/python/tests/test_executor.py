@@ -105,8 +105,16 @@ def test_shutdown_wait_runs_pending():
 def test_shutdown_cancel_futures():
     ex = libtasks.Executor(max_workers=1)
     ev = threading.Event()
-    first = ex.submit(ev.wait, 5)
-    time.sleep(0.05)
+    started = threading.Event()
+
+    def first_fn():
+        started.set()
+        return ev.wait(5)
+
+    first = ex.submit(first_fn)
+    # Running before shutdown (a fixed sleep was not enough on a loaded machine: the first call
+    # had not started, so cancel_futures rightly cancelled it).
+    assert started.wait(10)
     ran = []
     rest = [ex.submit(ran.append, i) for i in range(10)]
     threading.Timer(0.1, ev.set).start()
