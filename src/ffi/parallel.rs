@@ -4,7 +4,7 @@ use std::ffi::c_void;
 
 use super::body::tasks_fn;
 use super::cast::write_out;
-use super::runtime::{resolve, tasks_runtime};
+use super::runtime::{status_on, tasks_runtime};
 use super::{boundary, tasks_status};
 use crate::core::fork_join::parallel_for::parallel_for;
 use crate::core::fork_join::runtime::join2_here;
@@ -131,10 +131,6 @@ pub unsafe extern "C" fn tasks_parallel_for(
         let ctx = SendPtr(ctx);
         // SAFETY: the user's function with the context they gave for it.
         let call = move |b: u64, e: u64| unsafe { f(ctx.get(), b, e) } == 0;
-        match resolve(rt, |rt| parallel_for(rt, begin, end, grain, &call)) {
-            Some(Ok(outcome)) => outcome.into(),
-            Some(Err(e)) => e.into(),
-            None => tasks_status::TASKS_ERR_THREAD,
-        }
+        status_on(rt, |rt| parallel_for(rt, begin, end, grain, &call))
     })
 }

@@ -27,6 +27,23 @@ pub(crate) fn resolve<R>(rt: *mut tasks_runtime, f: impl FnOnce(&Arc<Runtime>) -
     with_runtime(explicit.as_deref(), f)
 }
 
+/// The status of a call `f` makes on the runtime `rt` names (see `resolve`): its outcome or
+/// its error, or TASKS_ERR_THREAD when no default runtime could be started.
+pub(crate) fn status_on<O, E>(
+    rt: *mut tasks_runtime,
+    f: impl FnOnce(&Arc<Runtime>) -> Result<O, E>,
+) -> tasks_status
+where
+    O: Into<tasks_status>,
+    E: Into<tasks_status>,
+{
+    match resolve(rt, f) {
+        Some(Ok(outcome)) => outcome.into(),
+        Some(Err(e)) => e.into(),
+        None => tasks_status::TASKS_ERR_THREAD,
+    }
+}
+
 /// Hands a new runtime to C (or the build error).
 pub(crate) fn give_built(
     built: Result<Arc<Runtime>, crate::core::runtime::BuildError>,

@@ -5,7 +5,7 @@ use std::ffi::c_void;
 
 use super::body::{CBody, CFunc, tasks_fn, tasks_spawn_opts};
 use super::cast::{self, castable};
-use super::runtime::{resolve, tasks_runtime};
+use super::runtime::{status_on, tasks_runtime};
 use super::spawn::hand_out_spawn;
 use super::{boundary, tasks_status};
 use crate::core::fork_join::scope::Scope;
@@ -55,11 +55,7 @@ pub unsafe extern "C" fn tasks_scope_run(
         };
         // SAFETY: the user's function with the context they gave for it.
         let run = |s: &Scope| unsafe { f(scope_ptr(s), ctx) } == 0;
-        match resolve(rt, |rt| Scope::run(rt, run)) {
-            Some(Ok(outcome)) => outcome.into(),
-            Some(Err(e)) => e.into(),
-            None => tasks_status::TASKS_ERR_THREAD,
-        }
+        status_on(rt, |rt| Scope::run(rt, run))
     })
 }
 

@@ -5,13 +5,11 @@ use std::ffi::{c_char, c_void};
 use super::boundary;
 use super::cast::write_out;
 use crate::core::block_on::BlockOnError;
-use crate::core::fork_join::parallel_for::ForOutcome;
 use crate::core::fork_join::runtime::Shutdown;
-use crate::core::fork_join::scope::ScopeOutcome;
 use crate::core::local_scheduler::LocalSchedulerError;
 use crate::core::runtime::{BuildError, SpawnError, StopError};
 use crate::core::task::task_local::NoTaskError;
-use crate::core::task::{JoinError, TaskResult};
+use crate::core::task::{JoinError, Outcome, TaskResult};
 
 /// Waits without limit when passed as a timeout.
 pub const TASKS_FOREVER: u64 = u64::MAX;
@@ -156,22 +154,13 @@ impl From<Shutdown> for tasks_status {
     }
 }
 
-impl From<ScopeOutcome> for tasks_status {
-    fn from(o: ScopeOutcome) -> Self {
+/// How a scope or a loop ended.
+impl From<Outcome> for tasks_status {
+    fn from(o: Outcome) -> Self {
         match o {
-            ScopeOutcome::Ok => tasks_status::TASKS_OK,
-            ScopeOutcome::Failed => tasks_status::TASKS_FAILED,
-            ScopeOutcome::Cancelled => tasks_status::TASKS_CANCELLED,
-        }
-    }
-}
-
-impl From<ForOutcome> for tasks_status {
-    fn from(o: ForOutcome) -> Self {
-        match o {
-            ForOutcome::Ok => tasks_status::TASKS_OK,
-            ForOutcome::Failed => tasks_status::TASKS_FAILED,
-            ForOutcome::Cancelled => tasks_status::TASKS_CANCELLED,
+            Outcome::Ok => tasks_status::TASKS_OK,
+            Outcome::Failed => tasks_status::TASKS_FAILED,
+            Outcome::Cancelled => tasks_status::TASKS_CANCELLED,
         }
     }
 }

@@ -21,18 +21,11 @@ use super::runtime::{Shutdown, is_shut_down, on_worker};
 use crate::core::runtime::Runtime;
 use crate::core::runtime::this_thread;
 use crate::core::runtime::worker::WorkerCtx;
+use crate::core::task::Outcome;
 
 const RUNNING: usize = 0;
 const FAILED: usize = 1;
 const CANCELLED: usize = 2;
-
-/// How a loop ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ForOutcome {
-    Ok,
-    Failed,
-    Cancelled,
-}
 
 struct Loop<'a> {
     body: &'a (dyn Fn(u64, u64) -> bool + Sync),
@@ -109,14 +102,14 @@ pub(crate) fn parallel_for(
     end: u64,
     grain: u64,
     body: &(dyn Fn(u64, u64) -> bool + Sync),
-) -> Result<ForOutcome, Shutdown> {
+) -> Result<Outcome, Shutdown> {
     debug_assert!(begin <= end);
     if is_shut_down(rt) {
         return Err(Shutdown);
     }
     let cancel = CancelCtx::current();
     if begin == end {
-        return Ok(ForOutcome::Ok);
+        return Ok(Outcome::Ok);
     }
     let lp = Loop {
         body,
@@ -132,8 +125,8 @@ pub(crate) fn parallel_for(
         });
     }
     Ok(match lp.stop.load(Ordering::Relaxed) {
-        RUNNING => ForOutcome::Ok,
-        FAILED => ForOutcome::Failed,
-        _ => ForOutcome::Cancelled,
+        RUNNING => Outcome::Ok,
+        FAILED => Outcome::Failed,
+        _ => Outcome::Cancelled,
     })
 }

@@ -38,7 +38,7 @@ use std::time::Duration;
 use super::cancel::{self, CancelCtx, CancelNode};
 use super::latch::CountLatch;
 use crate::core::sync::{AtomicBool, AtomicUsize, Ordering};
-use crate::core::task::{Body, BodyPoll, Context, enter_no_task};
+use crate::core::task::{Body, BodyPoll, Context, Outcome, enter_no_task};
 
 /// How often a cancellable wait looks at its caller's abort flag while parked.
 pub(crate) const ABORT_POLL: Duration = Duration::from_millis(2);
@@ -46,14 +46,6 @@ pub(crate) const ABORT_POLL: Duration = Duration::from_millis(2);
 const OK: usize = 0;
 const FAILED: usize = 1;
 const CANCELLED: usize = 2;
-
-/// How a scope ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ScopeOutcome {
-    Ok,
-    Failed,
-    Cancelled,
-}
 
 /// The part of a scope its tasks touch (see module docs).
 pub(crate) struct ScopeState {
@@ -100,11 +92,11 @@ impl ScopeState {
         self.cancelled.load(Ordering::Acquire)
     }
 
-    pub(crate) fn outcome(&self) -> ScopeOutcome {
+    pub(crate) fn outcome(&self) -> Outcome {
         match self.status.load(Ordering::Acquire) {
-            OK => ScopeOutcome::Ok,
-            FAILED => ScopeOutcome::Failed,
-            _ => ScopeOutcome::Cancelled,
+            OK => Outcome::Ok,
+            FAILED => Outcome::Failed,
+            _ => Outcome::Cancelled,
         }
     }
 }
@@ -231,7 +223,7 @@ mod rt {
         pub(crate) fn run(
             rt: &Arc<Runtime>,
             body: impl FnOnce(&Scope) -> bool,
-        ) -> Result<ScopeOutcome, Shutdown> {
+        ) -> Result<Outcome, Shutdown> {
             if super::super::runtime::is_shut_down(rt) {
                 return Err(Shutdown);
             }

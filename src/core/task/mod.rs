@@ -131,7 +131,6 @@ pub(crate) use current::with_current_body;
 pub(crate) use current::{CurrentTask, current_task_id, enter_no_task};
 pub(crate) use handle::{Context, JoinError, JoinHandle, Notified, TaskRef, TaskResult};
 pub(crate) use owned::OwnedTasks;
-#[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use state::Outcome;
 #[cfg(test)]
 pub(crate) use state::{COMPLETE, REF_SHIFT, SCHEDULED};

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use super::support::*;
 use crate::core::fork_join::latch::{CountLatch, Latch};
-use crate::core::fork_join::parallel_for::{ForOutcome, parallel_for};
+use crate::core::fork_join::parallel_for::parallel_for;
 use crate::core::fork_join::runtime::{Shutdown, join2};
-use crate::core::fork_join::scope::{Scope, ScopeOutcome};
+use crate::core::fork_join::scope::Scope;
 use crate::core::runtime::{Config, Runtime};
 use crate::core::sync::Arc;
+use crate::core::task::Outcome;
 
 fn runtime(workers: usize) -> Arc<Runtime> {
     let config = Config {
@@ -58,7 +59,7 @@ fn parallel_for_covers_once_and_stops_on_failure() {
             true
         };
         let r = parallel_for(&rt, 100, 100 + len, grain, &body);
-        assert_eq!(r, Ok(ForOutcome::Ok));
+        assert_eq!(r, Ok(Outcome::Ok));
         assert!(hits.iter().all(|h| h.load(SeqCst) == 1));
     }
     let calls = AtomicUsize::new(0);
@@ -68,7 +69,7 @@ fn parallel_for_covers_once_and_stops_on_failure() {
     };
     assert_eq!(
         parallel_for(&rt, 0, 1 << 20, 1, &fail_first),
-        Ok(ForOutcome::Failed)
+        Ok(Outcome::Failed)
     );
     assert!(calls.load(SeqCst) < 1 << 20);
     rt.shutdown_and_join();
@@ -84,7 +85,7 @@ fn scope_runs_real_tasks_and_waits_for_their_drops() {
         }
         true
     });
-    assert_eq!(r, Ok(ScopeOutcome::Ok));
+    assert_eq!(r, Ok(Outcome::Ok));
     assert_eq!(c.drops.load(SeqCst), 50);
     assert_eq!(c.outputs_dropped.load(SeqCst), 50);
     assert_eq!(rt.metrics().spawned, 50, "scope tasks are tasks");
@@ -94,7 +95,7 @@ fn scope_runs_real_tasks_and_waits_for_their_drops() {
         assert!(s.spawn(TestBody::new(Script::Run, &c)).is_ok());
         true
     });
-    assert_eq!(r, Ok(ScopeOutcome::Cancelled));
+    assert_eq!(r, Ok(Outcome::Cancelled));
     assert_eq!(c.drops.load(SeqCst), 51);
     assert_eq!(rt.shutdown(None), Ok(()));
     assert!(matches!(Scope::run(&rt, |_| true), Err(Shutdown)));

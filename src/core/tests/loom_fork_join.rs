@@ -16,17 +16,10 @@ use crate::core::fork_join::cancel::CancelCtx;
 use crate::core::fork_join::job::JobRef;
 use crate::core::fork_join::join2::{JobHost, join_on};
 use crate::core::fork_join::latch::{CountLatch, Latch};
-use crate::core::fork_join::scope::{ScopeOutcome, ScopeState, ScopeTask};
+use crate::core::fork_join::scope::{ScopeState, ScopeTask};
 use crate::core::park::Parker;
 use crate::core::sync::{Arc, AtomicBool, AtomicUsize, Mutex};
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(2);
-    }
-    b.check(f);
-}
+use crate::core::task::Outcome;
 
 /// A worker as the join protocol sees it: a job deque (back = the owner's end, front = the
 /// thieves'), whether this thread still holds the core, and the parker its waits use.
@@ -72,6 +65,18 @@ impl JobHost for Host {
     }
 }
 
+/// A thief: one steal attempt at the front of the owner's deque, running what it took.
+fn spawn_thief(host: &Host) -> thread::JoinHandle<()> {
+    let deque = host.deque.clone();
+    thread::spawn(move || {
+        let job = deque.lock().pop_front();
+        if let Some(job) = job {
+            // SAFETY: taken out of the queue: we run it once.
+            unsafe { job.execute() };
+        }
+    })
+}
+
 /// The join2 race: the owner pops its job `b` back after `a` while a thief tries to steal it.
 /// Exactly one of them runs `b`; the owner returns only after `b` ran (inline, or the thief set
 /// the latch), sees `b`'s result, and leaves nothing in the deque.
@@ -80,19 +85,7 @@ fn loom_fj_join2_steal_vs_pop_back() {
     model(|| {
         let host = Host::new();
         let ran_b = Arc::new(AtomicUsize::new(0));
-        let thief = {
-            let deque = host.deque.clone();
-            thread::spawn(move || {
-                let job = deque.lock().pop_front();
-                if let Some(job) = job {
-                    // SAFETY: taken out of the queue: we run it once.
-                    unsafe { job.execute() };
-                    true
-                } else {
-                    false
-                }
-            })
-        };
+        let thief = spawn_thief(&host);
         let (ra, rb) = {
             let ran_b = ran_b.clone();
             join_on(
@@ -109,9 +102,8 @@ fn loom_fj_join2_steal_vs_pop_back() {
         assert_eq!((ra, rb), (1, 2));
         assert_eq!(ran_b.load(SeqCst), 1);
         assert!(host.deque.lock().is_empty());
-        let stole = thief.join().unwrap();
+        thief.join().unwrap();
         assert_eq!(ran_b.load(SeqCst), 1);
-        let _ = stole;
     });
 }
 
@@ -138,16 +130,7 @@ fn loom_fj_join2_core_handed_off_during_a() {
                 }
             })
         };
-        let thief = {
-            let deque = host.deque.clone();
-            thread::spawn(move || {
-                let job = deque.lock().pop_front();
-                if let Some(job) = job {
-                    // SAFETY: taken out of the queue.
-                    unsafe { job.execute() };
-                }
-            })
-        };
+        let thief = spawn_thief(&host);
         let (ra, rb) = {
             let ran_b = ran_b.clone();
             join_on(
@@ -210,7 +193,7 @@ fn loom_fj_scope_count_vs_waiter() {
             "a drop_arg ran after the wait"
         );
         assert_eq!(counters.outputs_dropped.load(SeqCst), 2);
-        assert_eq!(scope.outcome(), ScopeOutcome::Ok);
+        assert_eq!(scope.outcome(), Outcome::Ok);
         for w in workers {
             w.join().unwrap();
         }
@@ -246,7 +229,7 @@ fn loom_fj_scope_cancel_vs_start() {
         let polls = counters.polls.load(SeqCst);
         assert!(polls <= 1);
         assert_eq!(counters.outputs_dropped.load(SeqCst), polls);
-        assert_eq!(scope.outcome(), ScopeOutcome::Cancelled);
+        assert_eq!(scope.outcome(), Outcome::Cancelled);
         worker.join().unwrap();
     });
 }

@@ -12,14 +12,6 @@ use super::support::*;
 use crate::core::sync::{Arc, AtomicUsize};
 use crate::core::task::{Joining, Outcome, waker};
 
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(2);
-    }
-    b.check(f);
-}
-
 /// A waker counting its wakes (loom-tracked).
 struct Count(AtomicUsize);
 impl std::task::Wake for Count {

@@ -22,14 +22,6 @@ use crate::core::sync::{Arc, AtomicBool, AtomicUsize, Mutex};
 use crate::core::task::{Joining, Outcome};
 use crate::core::timer::{InsertOutcome, TimerDriver, TimerKey, TimerTarget};
 
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(2);
-    }
-    b.check(f);
-}
-
 /// What the workers of a model share: the idle protocol, one parker per worker, the injector
 /// (any worker pops it), a stealable local queue of a worker that runs no loop here (reached
 /// only by searching, as `steal_batch_and_pop` is), and how many tasks were run.

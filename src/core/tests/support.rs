@@ -65,18 +65,10 @@ impl<const BOUND: bool> TestScheduler<BOUND> {
         body: TestBody,
         handle: bool,
     ) -> Result<Option<JoinHandle>, TestBody> {
-        let joining = if handle {
-            Joining::Handle
-        } else {
-            Joining::Detached
-        };
-        let spawned = task::spawn(self, body, Placement::Worker, joining)?;
-        self.queue_back(spawned.entry);
-        Ok(spawned.handle)
+        self.spawn_body(body, handle)
     }
 
     /// Spawns any body (a wrapper such as a scope task) as a worker task.
-    #[cfg_attr(not(loom), allow(dead_code))]
     pub(crate) fn spawn_body<B: Body>(
         self: &std::sync::Arc<Self>,
         body: B,
@@ -133,6 +125,17 @@ impl<const BOUND: bool> TestScheduler<BOUND> {
             drop(n);
         }
     }
+}
+
+/// Runs a loom model with the preemption bound of `LOOM_MAX_PREEMPTIONS` (2 if unset: what CI
+/// affords; scripts/heavy.sh raises it).
+#[cfg(loom)]
+pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(2);
+    }
+    b.check(f);
 }
 
 /// What a test body does on each poll.
