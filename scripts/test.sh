@@ -3,6 +3,7 @@
 #   version   the copies of the version number agree with Cargo.toml (scripts/check-version.sh)
 #   fmt       cargo fmt --check (the library and tools/gen-header)
 #   clippy    cargo clippy --all-targets -- -D warnings
+#   doc       cargo doc --document-private-items, warnings are errors (intra-doc links, HTML)
 #   cargo     cargo test
 #   loom      loom models, small bound (scripts/loom.sh, LOOM_MAX_PREEMPTIONS=2)
 #   pyenv     build/pyvenv: a venv with pytest and mypy from PyPI for the Python tests
@@ -61,6 +62,7 @@ fmt_check() {
 }
 stage fmt fmt_check
 stage clippy cargo clippy --all-targets -- -D warnings
+stage doc env RUSTDOCFLAGS="-D warnings" cargo doc --document-private-items --no-deps --quiet
 stage cargo cargo test
 stage loom scripts/loom.sh
 python_env() {
