@@ -96,10 +96,11 @@ pub(crate) fn join(
 /// A wait without deadline on a worker first tries to run the task right here (rule 3); a
 /// timed one does not (a run cannot be cut short, so it would lose its timeout).
 pub(crate) fn wait_for_task(handle: &JoinHandle, deadline: Option<Instant>) -> bool {
-    if deadline.is_none()
-        && let Some(w) = this_thread::current_worker()
-    {
+    let Some(w) = this_thread::current_worker() else {
+        return park_until(&Completion(handle), deadline);
+    };
+    if deadline.is_none() {
         w.try_run_inline(handle);
     }
-    wait_until(&Completion(handle), deadline)
+    w.help_until(&Completion(handle), deadline)
 }

@@ -196,6 +196,7 @@ pub(super) struct NewTask {
 /// Allocates a task. It starts SCHEDULED with references for the owner list, the first queue
 /// entry and (with [`Joining::Handle`]) the join handle; a delayed task also starts DELAYED
 /// with its timer key in place (an abort reads it). Not yet in any list or queue.
+#[inline]
 pub(super) fn allocate<B: Body, S: Schedule>(
     body: B,
     scheduler: &Arc<S>,

@@ -21,15 +21,21 @@ thread_local! {
     static CURRENT_TASK: Cell<(Option<NonNull<Header>>, bool)> = Cell::new((None, false));
 }
 
-/// Restores the previously running task when dropped.
+type Slot = Cell<(Option<NonNull<Header>>, bool)>;
+
+/// Restores the previously running task when dropped. It keeps the address of this thread's
+/// slot, so that leaving (and `body_gone`) cost no second thread-local lookup (each one is a
+/// call into the dynamic loader in a shared library).
 pub(crate) struct TaskGuard {
+    slot: *const Slot,
     prev: (Option<NonNull<Header>>, bool),
 }
 
 fn enter(now: (Option<NonNull<Header>>, bool)) -> TaskGuard {
-    TaskGuard {
-        prev: CURRENT_TASK.with(|c| c.replace(now)),
-    }
+    CURRENT_TASK.with(|c| TaskGuard {
+        slot: c,
+        prev: c.replace(now),
+    })
 }
 
 /// The task is polled (or completed) on this thread until the guard drops.
@@ -37,11 +43,20 @@ pub(super) fn enter_task(task: RawTask) -> TaskGuard {
     enter((Some(task.ptr()), true))
 }
 
-/// The current task's body and task-local values are being destroyed on this thread: it
-/// stays the current task (never the task that happened to complete or abort it) but its
-/// body is gone. Undone when the enclosing task guard drops.
-pub(super) fn body_gone() {
-    CURRENT_TASK.with(|c| c.set((c.get().0, false)));
+impl TaskGuard {
+    fn slot(&self) -> &Slot {
+        // SAFETY: the guard lives on this thread's stack, inside the thread's lifetime, and the
+        // slot is this thread's.
+        unsafe { &*self.slot }
+    }
+
+    /// The current task's body and task-local values are being destroyed on this thread: it
+    /// stays the current task (never the task that happened to complete or abort it) but its
+    /// body is gone. Undone when the guard drops.
+    pub(super) fn body_gone(&self) {
+        let slot = self.slot();
+        slot.set((slot.get().0, false));
+    }
 }
 
 /// No task is current until the guard drops (an output is dropped: it belongs to no running
@@ -52,7 +67,7 @@ pub(crate) fn enter_no_task() -> TaskGuard {
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
-        CURRENT_TASK.with(|c| c.set(self.prev));
+        self.slot().set(self.prev);
     }
 }
 

@@ -4,10 +4,11 @@
 
 use std::ptr::null_mut;
 
+use super::current::{self, TaskGuard};
 use super::handle::Notified;
 use super::raw::RawTask;
 use super::state::{self, AbortResult, AfterPoll, Outcome, PopResult, WakeResult};
-use super::{BodyPoll, Context, ScheduleKind, current};
+use super::{BodyPoll, Context, ScheduleKind};
 
 impl RawTask {
     /// Runs a popped queue entry (rule 2), whose reference the caller gave up to this call.
@@ -73,7 +74,7 @@ impl RawTask {
         before_poll();
         // The task stays current through its completion below (its drop functions run with it
         // current): one guard instead of two on the hot path.
-        let _current = current::enter_task(self);
+        let current = current::enter_task(self);
         let result = {
             let mut cx = Context {
                 task: self,
@@ -83,8 +84,8 @@ impl RawTask {
             unsafe { (header.vtable.poll)(self, &mut cx, &mut output) }
         };
         match result {
-            BodyPoll::Ready => self.finish_current(Outcome::Ok, output),
-            BodyPoll::Failed => self.finish_current(Outcome::Failed, output),
+            BodyPoll::Ready => self.finish_current(&current, Outcome::Ok, output),
+            BodyPoll::Failed => self.finish_current(&current, Outcome::Failed, output),
             BodyPoll::Pending | BodyPoll::Yield => {
                 match header
                     .state
@@ -92,7 +93,9 @@ impl RawTask {
                 {
                     AfterPoll::Idle | AfterPoll::AlreadyQueued => {}
                     AfterPoll::Reschedule => self.schedule_new_entry(ScheduleKind::Yield),
-                    AfterPoll::Cancel => self.finish_current(Outcome::Cancelled, null_mut()),
+                    AfterPoll::Cancel => {
+                        self.finish_current(&current, Outcome::Cancelled, null_mut())
+                    }
                 }
             }
         }
@@ -113,13 +116,13 @@ impl RawTask {
     /// reference, which it keeps.
     fn finish(self, outcome: Outcome, output: *mut ()) {
         // The user's drop functions see this task as current, not whichever task aborted it.
-        let _current = current::enter_task(self);
-        self.finish_current(outcome, output);
+        let current = current::enter_task(self);
+        self.finish_current(&current, outcome, output);
     }
 
     /// [`finish`](Self::finish) on a thread whose current task is already this one (it was just
     /// polled here).
-    fn finish_current(self, outcome: Outcome, output: *mut ()) {
+    fn finish_current(self, current: &TaskGuard, outcome: Outcome, output: *mut ()) {
         let header = self.header();
         if outcome != Outcome::Cancelled {
             header
@@ -127,7 +130,7 @@ impl RawTask {
                 .store(output, crate::core::sync::Ordering::Release);
         }
         // From here the body is being destroyed: the task has no name any more.
-        current::body_gone();
+        current.body_gone();
         // SAFETY: we hold RUNNING, and a task completes once: the body is dropped once.
         unsafe { (header.vtable.drop_body)(self) };
         self.destroy_locals();

@@ -240,6 +240,7 @@ pub(crate) struct Spawned {
 /// owner list, and hands back its first queue entry (and join handle). Refused when the owner
 /// list is closed: the block is freed and the body comes back untouched (nothing ran, nothing
 /// was dropped).
+#[inline]
 pub(crate) fn spawn<S: Schedule, B: Body>(
     scheduler: &Arc<S>,
     body: B,
