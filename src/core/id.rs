@@ -2,19 +2,16 @@
 //! does not touch a process-wide counter for every task. The block number also picks the owner
 //! list shard (see `task::owned`).
 
-// loom's thread_local! (used under --cfg loom) takes no `const { }` initialisers.
-#![allow(clippy::missing_const_for_thread_local)]
-
 use std::cell::Cell;
 
-use crate::core::sync::thread_local;
+use crate::core::sync::const_thread_local;
 
 const BLOCK_SHIFT: u32 = 8;
 const BLOCK: u64 = 1 << BLOCK_SHIFT;
 
 static NEXT_BLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-thread_local! {
+const_thread_local! {
     /// (next id, end of block)
     static BLOCK_RANGE: Cell<(u64, u64)> = Cell::new((0, 0));
 }

@@ -17,6 +17,7 @@ pub(crate) mod park;
 pub(crate) mod runtime;
 pub(crate) mod sync;
 pub(crate) mod task;
+pub(crate) mod thread_state;
 pub(crate) mod timer;
 
 #[cfg(test)]

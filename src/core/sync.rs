@@ -22,6 +22,19 @@ pub(crate) use std::sync::atomic::{
 #[cfg(not(loom))]
 pub(crate) use std::thread_local;
 
+/// A thread-local with a constant initialiser: std's `const { }` form normally (no lazy
+/// initialisation check on every access, which matters on hot paths), loom's under loom (it
+/// takes no `const` initialisers).
+macro_rules! const_thread_local {
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr;) => {
+        #[cfg(not(loom))]
+        std::thread_local! { $(#[$attr])* $vis static $name: $t = const { $init }; }
+        #[cfg(loom)]
+        loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; }
+    };
+}
+pub(crate) use const_thread_local;
+
 /// `UnsafeCell` with loom's closure API, so accesses are tracked under loom.
 #[derive(Debug)]
 pub(crate) struct UnsafeCell<T>(

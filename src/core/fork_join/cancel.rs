@@ -17,20 +17,14 @@
 //! `tasks_scope_run`; a `join2` half or loop piece that another worker took sees the
 //! cancellation of the call it came from.
 
-#![allow(clippy::missing_const_for_thread_local)]
-
-use std::cell::Cell;
 use std::ptr::NonNull;
 
-use crate::core::sync::{AtomicBool, Ordering, thread_local};
-use crate::core::task::{CurrentTask, enter_no_task};
+use crate::core::sync::{AtomicBool, Ordering};
+use crate::core::task::{CurrentTask, current_in, enter_no_task};
+use crate::core::thread_state::{self, ThreadState};
 
-type Frame = (Option<CurrentTask>, Option<NonNull<CancelNode>>);
-
-thread_local! {
-    /// (the task current when the frame was entered, the innermost node).
-    static FRAME: Cell<Frame> = Cell::new((None, None));
-}
+// The frame is `ThreadState::cancel_frame`: (the task current when the frame was entered, the
+// innermost node), both erased.
 
 /// A snapshot of a thread's cancellation context (see module docs). Copyable; valid while the
 /// call that took it is running (its task and chain nodes are alive until then).
@@ -65,11 +59,21 @@ impl CancelCtx {
     /// The calling thread's context.
     #[inline]
     pub(crate) fn current() -> CancelCtx {
-        let task = CurrentTask::get();
-        let (owner, node) = FRAME.with(Cell::get);
+        thread_state::with(CancelCtx::current_in)
+    }
+
+    /// The context in the given thread state (for callers that already looked it up).
+    #[inline]
+    pub(crate) fn current_in(state: &ThreadState) -> CancelCtx {
+        let task = current_in(state);
+        let (owner, node) = state.cancel_frame.get();
         CancelCtx {
             task,
-            node: if owner == task { node } else { None },
+            node: if owner == CurrentTask::as_erased(task) {
+                NonNull::new(node.cast_mut().cast())
+            } else {
+                None
+            },
         }
     }
 
@@ -102,20 +106,30 @@ impl CancelCtx {
     }
 }
 
-/// Restores the previous frame when dropped.
-struct FrameGuard(Frame);
+/// Restores the previous frame when dropped (on the thread that entered it).
+struct FrameGuard {
+    state: *const ThreadState,
+    prev: (*const (), *const ()),
+}
 
 impl Drop for FrameGuard {
     fn drop(&mut self) {
-        FRAME.with(|f| f.set(self.0));
+        // SAFETY: this thread's state, alive while the thread runs (the guard is on its stack).
+        unsafe { &*self.state }.cancel_frame.set(self.prev);
     }
 }
 
 /// Runs `f` with `node` as the innermost node of the current task's context.
 #[inline]
 pub(crate) fn with_node<R>(node: &CancelNode, f: impl FnOnce() -> R) -> R {
-    let now = (CurrentTask::get(), Some(NonNull::from(node)));
-    let _restore = FrameGuard(FRAME.with(|c| c.replace(now)));
+    let _restore = thread_state::with(|s| {
+        let owner = CurrentTask::as_erased(current_in(s));
+        let node = (node as *const CancelNode).cast();
+        FrameGuard {
+            state: s,
+            prev: s.cancel_frame.replace((owner, node)),
+        }
+    });
     f()
 }
 

@@ -41,6 +41,7 @@ use crate::core::runtime::Runtime;
 use crate::core::runtime::this_thread;
 use crate::core::runtime::wait::{WaitFor, wait_until};
 use crate::core::runtime::worker::WorkerCtx;
+use crate::core::thread_state;
 
 /// The runtime is shut down: nothing ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +245,17 @@ where
     RA: Send,
     RB: Send,
 {
-    match this_thread::current_worker() {
+    // One thread-local lookup for the worker and the cancellation context.
+    let (worker, origin) =
+        thread_state::with(|s| (this_thread::worker_in(s), CancelCtx::current_in(s)));
+    match worker {
+        // A worker holding a core: the fast path.
+        Some(w) if w.has_core() => {
+            if is_shut_down(&w.shared) {
+                return Some(Err(Shutdown));
+            }
+            Some(Ok(join_on(w, a, |_| b(), origin)))
+        }
         Some(w) => Some(join2(&w.shared, a, b)),
         None => crate::core::runtime::with_runtime(None, |rt| join2(rt, a, b)),
     }

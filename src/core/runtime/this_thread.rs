@@ -1,17 +1,20 @@
 //! Which runtime (and which worker of it) the calling thread belongs to.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::Runtime;
 use super::worker::WorkerCtx;
+use crate::core::thread_state::{self, ThreadState};
 
 thread_local! {
     /// The runtimes this thread belongs to, innermost last: a worker or blocking thread's own,
     /// then one per `block_on` it is inside (a task of runtime A may block on runtime B).
     static RUNTIMES: RefCell<Vec<*const Runtime>> = const { RefCell::new(Vec::new()) };
-    static WORKER: Cell<*const WorkerCtx> = const { Cell::new(std::ptr::null()) };
 }
+
+// The worker context of a worker thread is `ThreadState::worker` (one lookup with the other hot
+// per-thread state).
 
 pub(crate) struct RuntimeGuard(());
 
@@ -48,19 +51,25 @@ pub(crate) fn belongs_to(shared: &Runtime) -> bool {
 pub(crate) struct WorkerGuard;
 
 pub(crate) fn enter_worker(w: &WorkerCtx) -> WorkerGuard {
-    WORKER.with(|c| c.set(w));
+    thread_state::with(|s| s.worker.set((w as *const WorkerCtx).cast()));
     WorkerGuard
 }
 
 impl Drop for WorkerGuard {
     fn drop(&mut self) {
-        WORKER.with(|c| c.set(std::ptr::null()));
+        thread_state::with(|s| s.worker.set(std::ptr::null()));
     }
 }
 
 /// The worker context of the calling thread, if it is a worker.
 pub(crate) fn current_worker<'a>() -> Option<&'a WorkerCtx> {
-    let p = WORKER.with(|c| c.get());
+    thread_state::with(worker_in)
+}
+
+/// The worker context in the given thread state (for callers that already looked it up).
+#[inline]
+pub(crate) fn worker_in<'a>(state: &ThreadState) -> Option<&'a WorkerCtx> {
+    let p = state.worker.get().cast::<WorkerCtx>();
     // SAFETY: the context lives on the worker thread's stack for as long as it is set.
     unsafe { p.as_ref() }
 }

@@ -2,39 +2,49 @@
 //! task-local storage. Entering is scoped by guards so nesting (a join that runs another task
 //! inline) restores the outer task.
 
-// loom's thread_local! (used under --cfg loom) takes no `const { }` initialisers.
-#![allow(clippy::missing_const_for_thread_local)]
-
 use std::cell::Cell;
 use std::ptr::NonNull;
 
 use super::cell::Header;
 use super::raw::RawTask;
 use super::state;
-use crate::core::sync::thread_local;
+use crate::core::thread_state::{self, ThreadState};
 
-thread_local! {
-    /// The task whose code this thread runs, and whether its body is alive (false while its
-    /// drop functions run: `drop_arg` and task-local destructors see their own task as current,
-    /// but its body, which holds for example its name, is gone). The runner holds a reference
-    /// for as long as the task is current.
-    static CURRENT_TASK: Cell<(Option<NonNull<Header>>, bool)> = Cell::new((None, false));
+// `ThreadState::task`: the task whose code this thread runs (its header, or null), and whether
+// its body is alive (false while its drop functions run: `drop_arg` and task-local destructors
+// see their own task as current, but its body, which holds for example its name, is gone). The
+// runner holds a reference for as long as the task is current.
+
+type Slot = Cell<(*const (), bool)>;
+
+fn decode((p, alive): (*const (), bool)) -> (Option<NonNull<Header>>, bool) {
+    (NonNull::new(p.cast_mut().cast()), alive)
 }
 
-type Slot = Cell<(Option<NonNull<Header>>, bool)>;
+fn encode((p, alive): (Option<NonNull<Header>>, bool)) -> (*const (), bool) {
+    (
+        p.map_or(std::ptr::null(), |p| p.as_ptr().cast_const().cast()),
+        alive,
+    )
+}
+
+/// The current task in the given thread state (for callers that already looked it up).
+pub(crate) fn current_in(state: &ThreadState) -> Option<CurrentTask> {
+    decode(state.task.get()).0.map(CurrentTask)
+}
 
 /// Restores the previously running task when dropped. It keeps the address of this thread's
 /// slot, so that leaving (and `body_gone`) cost no second thread-local lookup (each one is a
 /// call into the dynamic loader in a shared library).
 pub(crate) struct TaskGuard {
     slot: *const Slot,
-    prev: (Option<NonNull<Header>>, bool),
+    prev: (*const (), bool),
 }
 
 fn enter(now: (Option<NonNull<Header>>, bool)) -> TaskGuard {
-    CURRENT_TASK.with(|c| TaskGuard {
-        slot: c,
-        prev: c.replace(now),
+    thread_state::with(|s| TaskGuard {
+        slot: &s.task,
+        prev: s.task.replace(encode(now)),
     })
 }
 
@@ -73,9 +83,10 @@ impl Drop for TaskGuard {
 
 /// The current task, body alive or not.
 pub(super) fn current() -> Option<RawTask> {
+    let (task, _) = decode(thread_state::with(|s| s.task.get()));
     // SAFETY: the runner of the current task holds a reference while it is current on this
     // thread, and the value is used only on this thread, before the guard drops.
-    CURRENT_TASK.with(|c| c.get().0.map(|p| unsafe { RawTask::from_raw(p) }))
+    task.map(|p| unsafe { RawTask::from_raw(p) })
 }
 
 pub(super) fn is_current(task: RawTask) -> bool {
@@ -92,7 +103,7 @@ pub(crate) fn current_task_id() -> Option<u64> {
 /// type read what only it knows about (the C binding: the task's name).
 #[cfg(not(loom))]
 pub(crate) fn with_current_body<T: 'static, R>(f: impl FnOnce(&T) -> R) -> Option<R> {
-    let (Some(p), true) = CURRENT_TASK.with(|c| c.get()) else {
+    let (Some(p), true) = decode(thread_state::with(|s| s.task.get())) else {
         return None;
     };
     // SAFETY: as in `current`.
@@ -110,16 +121,18 @@ pub(crate) fn with_current_body<T: 'static, R>(f: impl FnOnce(&T) -> R) -> Optio
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CurrentTask(NonNull<Header>);
 
+impl CurrentTask {
+    /// The token as an erased pointer (for `ThreadState::cancel_frame`).
+    pub(crate) fn as_erased(this: Option<CurrentTask>) -> *const () {
+        encode((this.map(|t| t.0), false)).0
+    }
+}
+
 // SAFETY: it only reads the task's atomic state word.
 unsafe impl Send for CurrentTask {}
 unsafe impl Sync for CurrentTask {}
 
 impl CurrentTask {
-    /// The task the calling thread runs (or destroys), if any.
-    pub(crate) fn get() -> Option<CurrentTask> {
-        current().map(|t| CurrentTask(t.ptr()))
-    }
-
     /// Whether abort was requested for the task.
     ///
     /// # Safety

@@ -128,7 +128,7 @@ use std::sync::Arc;
 pub(crate) use cell::Header;
 #[cfg(not(loom))]
 pub(crate) use current::with_current_body;
-pub(crate) use current::{CurrentTask, current_task_id, enter_no_task};
+pub(crate) use current::{CurrentTask, current_in, current_task_id, enter_no_task};
 pub(crate) use handle::{Context, JoinError, JoinHandle, Notified, TaskRef, TaskResult};
 pub(crate) use owned::OwnedTasks;
 pub(crate) use state::Outcome;
