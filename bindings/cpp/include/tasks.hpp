@@ -10,6 +10,7 @@
 //   join_handle.hpp  JoinHandle<T>, AbortHandle
 //   runtime.hpp      Builder, Runtime, tasks::spawn, current_*, block_in_place
 //   join_set.hpp     JoinSet<T>, Outcome<T>, TimedNext<T>
+//   fork_join.hpp    Scope (rt.scope, tasks::scope), join, parallel_for, parallel_reduce
 //   waker.hpp        Waker (task wakers and your own callbacks as wakers), this_waker()
 //   local.hpp        TaskLocal<T> (task-local storage)
 //   executor.hpp     Executor (tasks on a thread you own: event loops)
@@ -57,6 +58,7 @@
 #include "tasks/join_handle.hpp"
 #include "tasks/runtime.hpp"
 #include "tasks/join_set.hpp"
+#include "tasks/fork_join.hpp"
 #ifdef TASKS_HPP_COROUTINES
 #include "tasks/coro.hpp"
 #include "tasks/when_all.hpp"

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -75,6 +76,30 @@ int main() {
     bool same = w.will_wake(w2);
     w.wake();
     std::error_code ec = TASKS_ERR_INVALID;
+    // Fork-join (tasks/fork_join.hpp): every overload.
+    std::vector<int> fj(100, 0);
+    int scoped = rt.scope([&](tasks::Scope &s) {
+        s.spawn([&fj] { fj[0] = 1; });
+        s.spawn_named("fj", [&fj](int one) { fj[1] = one; }, 1);
+        return 1;
+    });
+    tasks::scope([&](tasks::Scope &s) { s.spawn([&fj] { fj[2] = 1; }); });
+    auto [ja, jb] = tasks::join([] { return 1; }, [] {});
+    (void)jb;
+    tasks::parallel_for(rt, 3, 10, [&fj](std::size_t i) { fj[i] = 1; });
+    tasks::parallel_for(rt, 10u, 20u, 2, [&fj](std::size_t b0, std::size_t e0) {
+        for (std::size_t i = b0; i < e0; i++) fj[i] = 1;
+    });
+    tasks::parallel_for(20L, 30L, [&fj](std::size_t i) { fj[i] = 1; });
+    tasks::parallel_for(std::size_t(30), std::size_t(100), 8, [&fj](std::size_t i) { fj[i] = 1; });
+    auto count = [&fj](std::size_t b0, std::size_t e0, long acc) {
+        for (std::size_t i = b0; i < e0; i++) acc += fj[i];
+        return acc;
+    };
+    long fj_sum = tasks::parallel_reduce(rt, 0, fj.size(), 0L, count, std::plus<>{}) +
+                  tasks::parallel_reduce(rt, 0, fj.size(), 4, 0L, count, std::plus<>{}) +
+                  tasks::parallel_reduce(0, fj.size(), 0L, count, std::plus<>{});
+    n += (scoped + ja + (fj_sum == 300 ? 0 : 1000)) - 2;
 #ifdef TASKS_HPP_COROUTINES
     rt.block_on(all(rt));
     rt.spawn(all(rt)).join();

@@ -101,11 +101,12 @@ int main() {
     // Destroyed with finished (unjoined) results and running tasks left: the running tasks
     // are aborted, every result is destroyed.
     {
-        std::atomic<bool> stopped{false};
+        std::atomic<bool> started{false}, stopped{false};
         {
             tasks::JoinSet<std::unique_ptr<Counted>> set(rt);
             for (int i = 0; i < 5; i++) set.spawn([i] { return std::make_unique<Counted>(i); });
-            set.spawn([&stopped] {
+            set.spawn([&started, &stopped] {
+                started = true;
                 while (!tasks::current_is_cancelled()) std::this_thread::sleep_for(1ms);
                 stopped = true;
                 return std::make_unique<Counted>(99);
@@ -113,6 +114,9 @@ int main() {
             auto first = set.join_next();
             CHECK(first && first->value() != nullptr);
             CHECK(wait_until([] { return Counted::live >= 4; }));
+            // Running before the set goes (a task aborted before it started never runs, and so
+            // would never report `stopped`: on a loaded machine that happened).
+            CHECK(wait_until([&] { return started.load(); }));
             tasks::JoinSet<std::unique_ptr<Counted>> moved(std::move(set));  // move: one owner
             CHECK(moved.size() == 5 && !set.valid());
             // A moved-from set throws when used (it never becomes a new empty set silently).

@@ -9,6 +9,7 @@
         print(list(ex.map(abs, [-1, -2])))
     with libtasks.TaskGroup() as g:                # waits for all; the first failure cancels
         g.spawn(print, "in a group")
+    libtasks.parallel_for(None, 0, 100, fn)         # fn(i) for each i, in parallel
 
 Tasks run Python callables on the runtime's worker threads (they take the GIL while they run
 Python code, like any Python thread). Waits in C (join, join_next, shutdown) release the GIL.
@@ -19,7 +20,8 @@ The library is found as described in ``libtasks._lib`` (``LIBTASKS_PATH`` overri
 ``libtasks.library_path`` tells which file was loaded.
 
 Modules: _core (errors, registry of calls, C callbacks, thread hooks), _runtime, _handle
-(JoinHandle, FinishedTask), _aio (awaiting), _joinset, _taskgroup, _executor and _map
+(JoinHandle, FinishedTask), _aio (awaiting), _joinset, _taskgroup (over the C scope),
+_forkjoin (parallel_for), _executor and _map
 (concurrent.futures), _exit (interpreter exit, fork).
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ from . import _exit, _lib
 from ._core import Cancelled, Empty, TasksError, version
 from ._core import registry as _registry  # noqa: F401 - tests look at the calls in flight
 from ._executor import BrokenExecutor, Executor
+from ._forkjoin import parallel_for
 from ._handle import FinishedTask, JoinHandle
 from ._joinset import JoinSet
 from ._runtime import (Runtime, current_task_id, current_task_name, default_runtime,
@@ -35,7 +38,8 @@ from ._runtime import (Runtime, current_task_id, current_task_name, default_runt
 from ._taskgroup import GroupTask, TaskGroup
 
 __all__ = ["Runtime", "JoinHandle", "FinishedTask", "JoinSet", "TaskGroup", "GroupTask",
-           "Executor", "BrokenExecutor", "spawn", "spawn_blocking", "default_runtime", "metrics",
+           "parallel_for", "Executor", "BrokenExecutor", "spawn", "spawn_blocking",
+           "default_runtime", "metrics",
            "current_task_id", "current_task_name", "is_cancelled", "TasksError", "Cancelled",
            "Empty", "version", "library_path"]
 # The package's version: Cargo.toml's, written out (scripts/check-version.sh checks this copy and

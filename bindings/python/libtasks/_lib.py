@@ -43,6 +43,8 @@ ERR_WRONG_THREAD, ERR_NO_MEMORY, ERR_THREAD, ERR_INTERNAL = -6, -7, -8, -9
 TASK_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p)
 DROP_FN = CFUNCTYPE(None, c_void_p)                         # void (*)(void *)
 HOOK_FN = DROP_FN                                           # void (*)(void *data)
+SCOPE_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p)           # int32_t (*)(tasks_scope *, void *ctx)
+RANGE_FN = CFUNCTYPE(c_int32, c_void_p, c_uint64, c_uint64)  # int32_t (*)(void *ctx, begin, end)
 
 
 class SpawnOpts(Structure):
@@ -135,6 +137,10 @@ for _h in (lib,):
     _decl(_h, "tasks_join_handle_join", c_int32, _P, c_uint64, _PP)
     _decl(_h, "tasks_join_set_join_next", c_int32, _P, c_uint64, _PP, _U64P)
     _decl(_h, "tasks_join_set_free", None, _P)
+    # Structured fork-join: these wait for the work they started (and call back into Python).
+    _decl(_h, "tasks_scope_run", c_int32, _P, SCOPE_FN, _P)
+    _decl(_h, "tasks_join2", c_int32, TASK_FN, _P, _PP, TASK_FN, _P, _PP)
+    _decl(_h, "tasks_parallel_for", c_int32, _P, c_uint64, c_uint64, c_uint64, RANGE_FN, _P)
 
 # Short and never waiting for another thread: the GIL stays held. (An abort may run a task's
 # drop_arg callback right here, on this thread: that is fine, it already holds the GIL.)
@@ -161,6 +167,9 @@ _decl(fast, "tasks_join_set_spawn", c_int32, _P, TASK_FN, _P, POINTER(SpawnOpts)
 _decl(fast, "tasks_join_set_len", c_size_t, _P)
 _decl(fast, "tasks_join_set_join_next", c_int32, _P, c_uint64, _PP, _U64P)  # timeout 0 only
 _decl(fast, "tasks_join_set_abort_all", None, _P)
+# Into a cancelled scope the spawn runs the task's drop_arg right here (this thread has the GIL).
+_decl(fast, "tasks_scope_spawn", c_int32, _P, TASK_FN, _P, POINTER(SpawnOpts))
+_decl(fast, "tasks_scope_cancel", None, _P)
 _decl(fast, "tasks_current_id", c_uint64)
 _decl(fast, "tasks_current_name", c_char_p)
 _decl(fast, "tasks_current_runtime", _P)

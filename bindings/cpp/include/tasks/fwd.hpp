@@ -34,6 +34,7 @@ template <class T> class JoinSet;
 template <class T> class Outcome;
 class Builder;
 class Runtime;
+class Scope;
 class Executor;
 class Waker;
 #ifdef TASKS_HPP_COROUTINES

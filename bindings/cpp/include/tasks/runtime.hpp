@@ -255,6 +255,10 @@ public:
     [[nodiscard]] auto schedule();
 #endif
 
+    // Structured fork-join (tasks/fork_join.hpp): runs f(Scope&) on this thread, then waits
+    // for every task it spawned into the scope; returns f's value, rethrows the first exception.
+    template <class F> auto scope(F &&f);
+
     // Stops new spawns (they throw Error(TASKS_ERR_SHUTDOWN)), cancels tasks that are not
     // running, asks running ones to stop, and waits up to d: true if every task has ended.
     // Error(TASKS_ERR_WOULD_DEADLOCK) on one of its own threads, TASKS_ERR_INVALID for the
