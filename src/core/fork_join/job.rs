@@ -32,6 +32,14 @@ pub(crate) struct JobRef {
 unsafe impl Send for JobRef {}
 
 impl JobRef {
+    /// A job from its parts: `execute_fn(ptr)` runs it.
+    ///
+    /// # Safety
+    /// `execute_fn(ptr)` may be called once from any thread, and `ptr` stays valid until then.
+    pub(crate) unsafe fn from_parts(ptr: *const (), execute_fn: unsafe fn(*const ())) -> JobRef {
+        JobRef { ptr, execute_fn }
+    }
+
     /// Whether both refer to the same job.
     #[inline]
     pub(crate) fn same(&self, other: &JobRef) -> bool {

@@ -277,7 +277,7 @@ mod rt {
             self.state.count.inc();
             match self.rt.spawn(
                 ScopeTask::new(body, &self.state),
-                Placement::Worker,
+                Placement::WorkFirst,
                 Joining::Detached,
             ) {
                 Ok(_) => Ok(()),

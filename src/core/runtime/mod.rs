@@ -256,6 +256,7 @@ impl Runtime {
         let spawned = task::spawn(self, body, placement, joining).map_err(|b| (SpawnError, b))?;
         match placement {
             Placement::Worker => self.submit(spawned.entry, ScheduleKind::Spawn),
+            Placement::WorkFirst => self.submit_work_first(spawned.entry),
             Placement::Blocking => self.blocking.submit(self, spawned.entry),
             // The first entry waits in the timer driver until the start time.
             Placement::Delayed(key) => self.add_timer(key, TimerTarget::Start(spawned.entry)),
@@ -311,6 +312,19 @@ impl Runtime {
             Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) => w.schedule_local(entry, kind),
             _ => self.push_remote(entry),
         }
+    }
+
+    /// Queues a fork-join scope task's entry on the calling worker's LIFO job deque (see
+    /// `Placement::WorkFirst`); from anywhere else, like any remote entry.
+    fn submit_work_first(&self, entry: Notified) {
+        let entry = match this_thread::current_worker() {
+            Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) => match w.push_task_job(entry) {
+                Ok(()) => return,
+                Err(entry) => entry,
+            },
+            _ => entry,
+        };
+        self.push_remote(entry);
     }
 
     pub(crate) fn notify_worker(&self) {

@@ -74,6 +74,8 @@ const MAX_HELP_DEPTH: u32 = 48;
 /// of the stack, between 32 KiB and 256 KiB.
 const STACK_MARGIN_MAX: usize = 256 << 10;
 const STACK_MARGIN_MIN: usize = 32 << 10;
+/// Queue length below which inline joins leave stale entries for the loop to drop.
+const REAP_MIN: usize = 64;
 
 /// Counters a worker updates without read-modify-write (only the core's owner writes them).
 #[derive(Default)]
@@ -149,6 +151,8 @@ pub(crate) struct Core {
     /// True while this core's owner fires due timers: the tasks they wake queue up in deadline
     /// order at the back of the queue instead of displacing each other in the LIFO slot.
     firing_timers: Cell<bool>,
+    /// Queue length at which `reap_stale_entries` runs next (see there).
+    reap_at: Cell<usize>,
 }
 
 impl Core {
@@ -163,6 +167,7 @@ impl Core {
             searching: Cell::new(false),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
             firing_timers: Cell::new(false),
+            reap_at: Cell::new(REAP_MIN),
         })
     }
 
@@ -533,7 +538,40 @@ impl WorkerCtx {
             return false;
         };
         let stats = self.stats(core);
-        handle.run_inline(|| bump(&stats.polls))
+        if !handle.run_inline(|| bump(&stats.polls)) {
+            return false;
+        }
+        // The task ran here, but its queue entry is still queued (usually in this core's
+        // queue), holding a reference: the finished task's block stays allocated until the entry
+        // is popped. A worker that joins inline all the way down (recursive spawn + join) never
+        // gets back to its loop, so without this the whole tree stayed allocated.
+        if let Some(core) = self.core() {
+            self.reap_stale_entries(core);
+        }
+        true
+    }
+
+    /// Drops the entries of this core's queue whose task already ran or was cancelled (their
+    /// pop would be stale: rule 2 of `core::task`), keeping the others in order. Runs once the
+    /// queue is `reap_at` long, which then doubles the entries left (at least `REAP_MIN`), so
+    /// the cost per queued entry stays constant.
+    fn reap_stale_entries(&self, core: &Core) {
+        let len = core.local.len();
+        if len < core.reap_at.get() {
+            return;
+        }
+        let mut kept = 0;
+        for _ in 0..len {
+            let Some(entry) = core.local.pop() else { break };
+            if entry.is_stale() {
+                // Releases the entry's reference (and the task, if that was the last).
+                entry.run();
+            } else {
+                core.local.push(entry);
+                kept += 1;
+            }
+        }
+        core.reap_at.set((2 * kept).max(REAP_MIN));
     }
 
     /// The worker's side of `wait::wait_until`: runs other tasks until `cond.done()` or

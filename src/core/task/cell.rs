@@ -204,7 +204,7 @@ pub(super) fn allocate<B: Body, S: Schedule>(
     joining: Joining,
 ) -> NewTask {
     let mut kind = match placement {
-        Placement::Worker | Placement::Delayed(_) => 0,
+        Placement::Worker | Placement::Delayed(_) | Placement::WorkFirst => 0,
         Placement::Blocking => state::KIND_BLOCKING,
     };
     if S::THREAD_BOUND {

@@ -283,6 +283,13 @@ impl Notified {
         ManuallyDrop::new(self).0.run_entry(before_poll)
     }
 
+    /// Whether popping the entry would find the task already claimed (run inline by a joiner,
+    /// cancelled by an aborter) or finished: running it would only release it (rule 2).
+    pub(crate) fn is_stale(&self) -> bool {
+        let s = self.0.header().state.load();
+        s.has(state::RUNNING) || s.has(state::COMPLETE)
+    }
+
     /// The start timer of a delayed task fired: joins may claim it from now on.
     pub(crate) fn start_delayed(&self) {
         self.0.header().state.clear_delayed();

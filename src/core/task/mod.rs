@@ -207,6 +207,10 @@ pub(crate) enum Placement {
     /// On the workers, once the timer with this key fires (`spawn_after`). Until then it is
     /// DELAYED and no join may start it early.
     Delayed(TimerKey),
+    /// On the workers, newest first: a fork-join scope task, queued on the spawning worker's
+    /// LIFO job deque, so that a worker waiting for its scope runs its own newest child before
+    /// older work (work-first order, as fork-join needs; the task queue is FIFO).
+    WorkFirst,
 }
 
 impl Placement {

@@ -8,10 +8,30 @@
 //! Stealing jobs happens in the searching role, like stealing tasks, so a producer that saw a
 //! searcher may rely on it to find the job.
 
+use std::ptr::NonNull;
+
 use crossbeam_deque::Worker;
 
-use super::{Core, WorkerCtx};
+use super::{Core, WorkerCtx, bump};
 use crate::core::fork_join::job::JobRef;
+use crate::core::runtime::this_thread;
+use crate::core::task::Notified;
+
+/// Runs a task entry that waited in a job deque (see `push_task_job`), counting the poll on
+/// the running worker like any task run.
+unsafe fn run_task_entry(ptr: *const ()) {
+    // SAFETY: `push_task_job` made `ptr` from `Notified::into_raw`; the job runs once.
+    let entry = unsafe { Notified::from_raw(NonNull::new_unchecked(ptr.cast_mut().cast())) };
+    match this_thread::current_worker().and_then(|w| Some((w, w.core()?))) {
+        Some((w, core)) => {
+            let stats = w.stats(core);
+            entry.run_counted(|| bump(&stats.polls));
+        }
+        None => {
+            entry.run();
+        }
+    }
+}
 
 impl WorkerCtx {
     /// Pushes a job onto the job deque of the core this thread holds and wakes a sleeping
@@ -27,6 +47,18 @@ impl WorkerCtx {
             self.shared.notify_worker();
         }
         true
+    }
+
+    /// Queues a task's entry as a job on this core's deque (`Placement::WorkFirst`); gives it
+    /// back without a core.
+    pub(crate) fn push_task_job(&self, entry: Notified) -> Result<(), Notified> {
+        if self.core().is_none() {
+            return Err(entry);
+        }
+        let ptr = entry.into_raw().as_ptr().cast_const().cast();
+        // SAFETY: the entry's reference travels in the job; `run_task_entry` takes it back once.
+        self.push_job(unsafe { JobRef::from_parts(ptr, run_task_entry) });
+        Ok(())
     }
 
     /// Pops the newest job of the core this thread holds (None without a core).
