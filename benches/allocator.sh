@@ -57,19 +57,25 @@ for r in $(seq 1 "$rounds"); do
     for i in $(seq 0 $((n - 1))); do
       c=${configs[$(((i + r - 1) % n))]}
       echo "== round $r/$rounds, $w workers: $c" >&2
-      run_config "$c" "$w" 2>/dev/null | awk -v c="$c" -v r="$r" -v w="$w" 'NF == 3 { print r, w, c, $2, $3 }' \
+      # stderr's "# <rt> <workload>: N iterations, median X ms/iteration, U <unit>/iteration, min Y ms"
+      run_config "$c" "$w" 2>&1 >/dev/null | awk -v c="$c" -v r="$r" -v w="$w" '
+        /^# [a-z]+ [a-z_]+: [0-9]+ iterations, median/ {
+          sub(":", "", $3); print r, w, c, $3, $7 * 1e6 / $9, $12 * 1e6 / $9 }' \
         | tee -a "$results" >&2
     done
   done
 done
 
-echo "rounds: $rounds; ns per unit, median over rounds; (x tokio) = median of the per-round ratio to tokio;"
-echo "tokio: median (min-max over rounds)"
+for col in 5 6; do
+echo
+if [ $col = 5 ]; then what="median iteration"; else what="fastest iteration"; fi
+echo "rounds: $rounds; ns per unit of each run's $what, median over rounds;"
+echo "(x tokio) = median of the per-round ratio to tokio; tokio: median (min-max over rounds)"
 printf "%-17s %2s" workload W
 for c in "${configs[@]}"; do printf " | %-21s" "$c"; done
 printf "\n"
-awk -v cfgs="${configs[*]}" '
-  { v[$2, $3, $4, $1] = $5; ws[$2] = 1; wl[$4] = 1; if ($1 > R) R = $1 }
+awk -v cfgs="${configs[*]}" -v col=$col '
+  { v[$2, $3, $4, $1] = $col; ws[$2] = 1; wl[$4] = 1; if ($1 > R) R = $1 }
   function med(a, n,    i, j, t) {
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
@@ -94,4 +100,5 @@ awk -v cfgs="${configs[*]}" '
       printf "\n"
     }
   }' "$results" | sort
-echo "(raw: $results: round workers config workload ns)"
+done
+echo "(raw: $results: round workers config workload median-ns min-ns)"
