@@ -12,6 +12,8 @@
 #                   table is the median of the R results (each itself a median iteration)
 #      BENCH_ITERS / BENCH_TIME_MS / BENCH_FIB_N  passed on to every program (see README.md)
 #      FJ_NO_INSTALL=1  never apt-get install libtbb-dev (else: installed when missing, as root)
+#      FJ_TIMEOUT=S  seconds one program may take on one workload (default 600); past it the cell
+#                    stays empty and the table's notes say so
 #      CC (default gcc), CXX (default g++)
 # What is not available is skipped with a line saying so: libtasks' side until libtasks.so
 # exports tasks_join2; oneTBB when its headers are missing and cannot be installed.
@@ -107,22 +109,38 @@ if [ ${#fj_want[@]} -gt 0 ]; then
 fi
 
 # ---- run ---------------------------------------------------------------------------------------
+# One process per program and workload (so a program that hangs on one workload loses only that
+# cell), programs alternating within each workload, rounds outermost.
+timeout_s=${FJ_TIMEOUT:-600}
+supports() { # program workload
+  case $1 in
+    libtasks-sched) [ "$2" = spawn_many_remote ] ;;
+    tbb) return 0 ;;
+    *) [ "$2" != spawn_many_remote ] ;;
+  esac
+}
 for r in $(seq 1 "$rounds"); do
-  for p in "${programs[@]}"; do
-    name=${p%%:*}
-    bin=${p#*:}
-    case $name in
-      libtasks-sched) args=(spawn_many_remote) ;;
-      tbb) args=("${want[@]}") ;;
-      *) args=("${fj_want[@]}") ;;
-    esac
-    echo "== round $r/$rounds: $name, $workers workers: ${args[*]}" >&2
-    "$bin" "$workers" "${args[@]}" | tee -a "$out/round-$r-$name.txt"
+  for w in "${want[@]}"; do
+    for p in "${programs[@]}"; do
+      name=${p%%:*}
+      bin=${p#*:}
+      supports "$name" "$w" || continue
+      echo "== round $r/$rounds: $name $w, $workers workers" >&2
+      set +e
+      timeout "$timeout_s" "$bin" "$workers" "$w" | tee -a "$out/round-$r-$name.txt"
+      rc=${PIPESTATUS[0]}
+      set -e
+      if [ "$rc" = 124 ]; then
+        skipped+=("$name $w: round $r timed out after ${timeout_s}s (FJ_TIMEOUT)")
+      elif [ "$rc" != 0 ]; then
+        skipped+=("$name $w: round $r failed (exit status $rc)")
+      fi
+    done
   done
 done
 
 echo
-for s in "${skipped[@]}"; do echo "$s"; done
+for s in "${skipped[@]+"${skipped[@]}"}"; do echo "$s"; done
 echo "workers: $workers; median of $rounds rounds (each a median iteration); lower is better;"
 echo "ratios: libtasks / peer (below 1: libtasks is faster); best = the fastest of rayon, tbb, omp"
 cat "$out"/round-*.txt | awk -v order="${want[*]}" '
