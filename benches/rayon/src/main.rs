@@ -32,7 +32,14 @@ struct Config {
     only: Vec<String>,
 }
 
-fn measure(cfg: &Config, name: &str, units: u64, scale: f64, unit_name: &str, mut iteration: impl FnMut()) {
+fn measure(
+    cfg: &Config,
+    name: &str,
+    units: u64,
+    scale: f64,
+    unit_name: &str,
+    mut iteration: impl FnMut(),
+) {
     if !cfg.only.is_empty() && !cfg.only.iter().any(|w| w == name) {
         return;
     }
@@ -83,7 +90,11 @@ fn fib_calls(n: u32) -> u64 {
         a = b;
         b = c;
     }
-    if n == 0 { a } else { b }
+    if n == 0 {
+        a
+    } else {
+        b
+    }
 }
 
 fn fib_value(n: u32) -> u64 {
@@ -138,16 +149,31 @@ struct PforAdd {
 
 impl PforAdd {
     fn new() -> Self {
-        PforAdd { a: (0..PFOR_ADD_N as u64).collect(), rounds: 0 }
+        PforAdd {
+            a: (0..PFOR_ADD_N as u64).collect(),
+            rounds: 0,
+        }
     }
     fn done(&mut self) {
         self.rounds += 1;
-        for i in [0, 1, 4095, 4096, PFOR_ADD_N / 3, PFOR_ADD_N / 2, PFOR_ADD_N - 1] {
+        for i in [
+            0,
+            1,
+            4095,
+            4096,
+            PFOR_ADD_N / 3,
+            PFOR_ADD_N / 2,
+            PFOR_ADD_N - 1,
+        ] {
             let mut x = i as u64;
             for _ in 0..self.rounds {
                 x = x.wrapping_mul(3).wrapping_add(i as u64);
             }
-            assert_eq!(self.a[i], x, "pfor_add: a[{i}] is wrong after {} loops", self.rounds);
+            assert_eq!(
+                self.a[i], x,
+                "pfor_add: a[{i}] is wrong after {} loops",
+                self.rounds
+            );
         }
     }
 }
@@ -197,7 +223,11 @@ fn run(cfg: &Config, pool: &ThreadPool) {
         });
         let base = (PFOR_SMALL_LOOPS - 1) * PFOR_SMALL_LEN as u64;
         for (i, o) in out.iter_mut().enumerate() {
-            assert_eq!(*o, pfor_small_work(base + i as u64), "pfor_small: out[{i}] is wrong");
+            assert_eq!(
+                *o,
+                pfor_small_work(base + i as u64),
+                "pfor_small: out[{i}] is wrong"
+            );
             *o = 0;
         }
     });
@@ -228,6 +258,9 @@ fn main() {
         .num_threads(cfg.workers)
         .build()
         .expect("building the rayon pool");
-    eprintln!("# rayon: {} threads (pool.install from the main thread)", cfg.workers);
+    eprintln!(
+        "# rayon: {} threads (pool.install from the main thread)",
+        cfg.workers
+    );
     run(&cfg, &pool);
 }
