@@ -7,6 +7,11 @@
 // The loom build is a reduced one (no runtime, no FFI): what only those use is dead there.
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
+/// `--features mimalloc` (off by default; benches/ALLOCATOR.md): mimalloc as the allocator.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub(crate) mod core;
 #[cfg(not(loom))]
 pub mod ffi;
