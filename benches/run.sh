@@ -5,6 +5,7 @@
 # Usage: benches/run.sh [WORKERS] [WORKLOAD...]
 #   WORKERS   worker threads for both runtimes (default: nproc)
 #   WORKLOAD  only these: spawn_many_remote spawn_many_local yield_many ping_pong chained_spawn fib
+#             memory_pending (bytes of resident memory per waiting task)
 # Env: BENCH_ITERS=R (exactly R measured iterations per workload) or BENCH_TIME_MS (default 1000:
 #      iterate about that long per workload, at least 5 times); CC (default gcc).
 set -euo pipefail
@@ -42,11 +43,12 @@ echo "== tokio, $workers workers" >&2
 "$tokio_bin" "$workers" "$@" | tee "$out/tokio.txt"
 
 echo
-echo "workers: $workers; ns per unit (median iteration); ratio = libtasks / tokio, below 1 means libtasks is faster"
+echo "workers: $workers; ns per unit (median iteration), memory_pending in bytes per task; ratio = libtasks / tokio, below 1 means libtasks is faster"
 awk '
   BEGIN {
     unit["spawn_many_remote"] = "task"; unit["spawn_many_local"] = "task"; unit["yield_many"] = "yield"
     unit["ping_pong"] = "pair"; unit["chained_spawn"] = "task"; unit["fib"] = "task"
+    unit["memory_pending"] = "bytes"
   }
   FILENAME == ARGV[1] { if ($1 == "libtasks") { lt[$2] = $3; order[++n] = $2 }; next }
   $1 == "tokio" { tk[$2] = $3; if (!($2 in lt)) order[++n] = $2 }

@@ -412,6 +412,58 @@ static void fib(const config *cfg) {
     }
 }
 
+/* ---- memory_pending: resident memory per task that waits (spawned, polled once, pending) ---- */
+
+#define PENDING_TASKS 200000
+
+static long g_pending_polled;
+
+static tasks_poll pending_poll(void *state, tasks_context *cx, void **out) {
+    (void)state;
+    (void)cx;
+    (void)out;
+    __atomic_add_fetch(&g_pending_polled, 1, __ATOMIC_RELAXED);
+    return TASKS_POLL_PENDING; /* never woken: it waits until its runtime is freed */
+}
+
+static long resident_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, resident = 0;
+    if (f == NULL || fscanf(f, "%ld %ld", &size, &resident) != 2) {
+        fprintf(stderr, "bench: cannot read /proc/self/statm\n");
+        abort();
+    }
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+/* Spawns PENDING_TASKS detached poll tasks on a runtime of their own, waits until each was polled
+ * once (it then sits idle, as a task waiting for I/O or a timer does), and reports the growth of the
+ * resident set divided by the task count: the whole cost of a waiting task (its block, its
+ * owner-list links, allocator overhead). Freeing the runtime cancels them. One measurement. */
+static void memory_pending(const config *cfg) {
+    if (!selected(cfg, "memory_pending")) return;
+    tasks_builder *b = tasks_builder_new();
+    tasks_runtime *rt = NULL;
+    CHECK(tasks_builder_worker_threads(b, cfg->workers));
+    CHECK(tasks_builder_build(b, &rt));
+    tasks_builder_free(b);
+    __atomic_store_n(&g_pending_polled, 0, __ATOMIC_SEQ_CST);
+    long before = resident_bytes();
+    for (long i = 0; i < PENDING_TASKS; i++)
+        CHECK(tasks_spawn_poll(rt, pending_poll, NULL, NULL, NULL));
+    while (__atomic_load_n(&g_pending_polled, __ATOMIC_SEQ_CST) < PENDING_TASKS) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    long after = resident_bytes();
+    printf("libtasks memory_pending %.1f\n", (double)(after - before) / PENDING_TASKS);
+    fflush(stdout);
+    fprintf(stderr, "# libtasks memory_pending: %d tasks, resident +%ld KB\n", PENDING_TASKS,
+            (after - before) / 1024);
+    CHECK(tasks_runtime_free(rt));
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 static size_t parse_positive(const char *s) {
@@ -473,6 +525,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "# libtasks fib(%u): %llu tasks per iteration\n", cfg.fib_n,
                 (unsigned long long)fib_task_count(cfg.fib_n));
     measure(&cfg, "fib", fib_task_count(cfg.fib_n), "tasks", fib);
+    memory_pending(&cfg);
 
     tasks_metrics m;
     tasks_runtime_metrics(cfg.rt, &m);

@@ -246,6 +246,39 @@ fn fib_bench(cfg: &Config, rt: &Runtime) {
     });
 }
 
+/// Resident memory per task that waits: spawned, polled once, pending (never woken), on a runtime
+/// of its own; growth of the resident set over the task count (see bench.c's memory_pending).
+fn memory_pending(cfg: &Config) {
+    if !(cfg.only.is_empty() || cfg.only.iter().any(|w| w == "memory_pending")) {
+        return;
+    }
+    const TASKS: usize = 200_000;
+    static POLLED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    fn resident_bytes() -> i64 {
+        let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+        let pages: i64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * 4096
+    }
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.workers)
+        .build()
+        .expect("building the tokio runtime");
+    let before = resident_bytes();
+    for _ in 0..TASKS {
+        drop(rt.spawn(async {
+            POLLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::future::pending::<()>().await
+        }));
+    }
+    while POLLED.load(std::sync::atomic::Ordering::SeqCst) < TASKS {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let after = resident_bytes();
+    println!("tokio memory_pending {:.1}", (after - before) as f64 / TASKS as f64);
+    eprintln!("# tokio memory_pending: {TASKS} tasks, resident +{} KB", (after - before) / 1024);
+    rt.shutdown_background();
+}
+
 fn env_usize(name: &str) -> Option<usize> {
     let v = std::env::var(name).ok()?;
     match v.trim().parse::<usize>() {
@@ -291,4 +324,5 @@ fn main() {
     ping_pong(&cfg, &rt);
     chained_spawn(&cfg, &rt);
     fib_bench(&cfg, &rt);
+    memory_pending(&cfg);
 }
