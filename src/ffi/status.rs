@@ -85,83 +85,53 @@ pub extern "C" fn tasks_version() -> *const c_char {
     boundary(|| concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast())
 }
 
-// Every core error becomes a status here, and nowhere else.
-
-impl From<BuildError> for tasks_status {
-    fn from(e: BuildError) -> Self {
-        match e {
-            BuildError::Invalid => tasks_status::TASKS_ERR_INVALID,
-            BuildError::Thread => tasks_status::TASKS_ERR_THREAD,
-            BuildError::NoMemory => tasks_status::TASKS_ERR_NO_MEMORY,
-        }
-    }
+// Every core error (and fork-join outcome) becomes a status here, and nowhere else: one
+// `From` per type, written as a table.
+macro_rules! into_status {
+    ($($ty:ident { $($pat:pat => $status:ident),+ $(,)? })+) => {
+        $(impl From<$ty> for tasks_status {
+            fn from(e: $ty) -> Self {
+                match e {
+                    $($pat => tasks_status::$status),+
+                }
+            }
+        })+
+    };
 }
 
-impl From<SpawnError> for tasks_status {
-    fn from(_: SpawnError) -> Self {
-        tasks_status::TASKS_ERR_SHUTDOWN
+into_status! {
+    BuildError {
+        BuildError::Invalid => TASKS_ERR_INVALID,
+        BuildError::Thread => TASKS_ERR_THREAD,
+        BuildError::NoMemory => TASKS_ERR_NO_MEMORY,
     }
-}
-
-impl From<StopError> for tasks_status {
-    fn from(e: StopError) -> Self {
-        match e {
-            StopError::DefaultRuntime => tasks_status::TASKS_ERR_INVALID,
-            StopError::OwnThread => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
-            StopError::TimedOut => tasks_status::TASKS_TIMED_OUT,
-        }
+    SpawnError { SpawnError => TASKS_ERR_SHUTDOWN }
+    StopError {
+        StopError::DefaultRuntime => TASKS_ERR_INVALID,
+        StopError::OwnThread => TASKS_ERR_WOULD_DEADLOCK,
+        StopError::TimedOut => TASKS_TIMED_OUT,
     }
-}
-
-impl From<JoinError> for tasks_status {
-    fn from(e: JoinError) -> Self {
-        match e {
-            JoinError::Pending => tasks_status::TASKS_PENDING,
-            JoinError::TimedOut => tasks_status::TASKS_TIMED_OUT,
-            JoinError::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
-        }
+    JoinError {
+        JoinError::Pending => TASKS_PENDING,
+        JoinError::TimedOut => TASKS_TIMED_OUT,
+        JoinError::WouldDeadlock => TASKS_ERR_WOULD_DEADLOCK,
     }
-}
-
-impl From<LocalSchedulerError> for tasks_status {
-    fn from(e: LocalSchedulerError) -> Self {
-        match e {
-            LocalSchedulerError::WrongThread => tasks_status::TASKS_ERR_WRONG_THREAD,
-            LocalSchedulerError::Shutdown => tasks_status::TASKS_ERR_SHUTDOWN,
-            LocalSchedulerError::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
-        }
+    LocalSchedulerError {
+        LocalSchedulerError::WrongThread => TASKS_ERR_WRONG_THREAD,
+        LocalSchedulerError::Shutdown => TASKS_ERR_SHUTDOWN,
+        LocalSchedulerError::WouldDeadlock => TASKS_ERR_WOULD_DEADLOCK,
     }
-}
-
-impl From<BlockOnError> for tasks_status {
-    fn from(e: BlockOnError) -> Self {
-        match e {
-            BlockOnError::WouldDeadlock => tasks_status::TASKS_ERR_WOULD_DEADLOCK,
-            BlockOnError::Shutdown => tasks_status::TASKS_ERR_SHUTDOWN,
-        }
+    BlockOnError {
+        BlockOnError::WouldDeadlock => TASKS_ERR_WOULD_DEADLOCK,
+        BlockOnError::Shutdown => TASKS_ERR_SHUTDOWN,
     }
-}
-
-impl From<NoTaskError> for tasks_status {
-    fn from(_: NoTaskError) -> Self {
-        tasks_status::TASKS_ERR_NO_TASK
-    }
-}
-
-impl From<Shutdown> for tasks_status {
-    fn from(_: Shutdown) -> Self {
-        tasks_status::TASKS_ERR_SHUTDOWN
-    }
-}
-
-/// How a scope or a loop ended.
-impl From<Outcome> for tasks_status {
-    fn from(o: Outcome) -> Self {
-        match o {
-            Outcome::Ok => tasks_status::TASKS_OK,
-            Outcome::Failed => tasks_status::TASKS_FAILED,
-            Outcome::Cancelled => tasks_status::TASKS_CANCELLED,
-        }
+    NoTaskError { NoTaskError => TASKS_ERR_NO_TASK }
+    Shutdown { Shutdown => TASKS_ERR_SHUTDOWN }
+    // How a scope or a loop ended.
+    Outcome {
+        Outcome::Ok => TASKS_OK,
+        Outcome::Failed => TASKS_FAILED,
+        Outcome::Cancelled => TASKS_CANCELLED,
     }
 }
 
