@@ -1,6 +1,7 @@
 //! The two kinds of C task, the spawn options, and how they become a core task body.
 
 use std::ffi::{CStr, CString, c_char, c_void};
+use std::ptr::NonNull;
 
 use super::callback::CFn;
 use super::cast::castable;
@@ -86,7 +87,9 @@ pub(crate) struct CBody {
     arg: *mut c_void,
     drop_arg: Option<CFn>,
     drop_output: Option<CFn>,
-    name: Option<CString>,
+    /// A copy of the name (`CString::into_raw`: one word instead of `CString`'s two, which
+    /// matters for a body every waiting task carries); freed in `Drop`.
+    name: Option<NonNull<c_char>>,
 }
 
 // SAFETY: the C caller hands arg/state over to the task; the contract says callbacks may run on
@@ -110,7 +113,8 @@ impl CBody {
             name: opts
                 .filter(|o| !o.name.is_null())
                 // SAFETY: a non-NULL name is a NUL-terminated string.
-                .map(|o| unsafe { CStr::from_ptr(o.name) }.to_owned()),
+                .map(|o| unsafe { CStr::from_ptr(o.name) }.to_owned())
+                .map(|n| NonNull::new(n.into_raw()).expect("CString::into_raw is never null")),
         }
     }
 
@@ -121,7 +125,8 @@ impl CBody {
 
     /// The task's name (NUL-terminated), borrowed from the body.
     pub(crate) fn name(&self) -> Option<&CStr> {
-        self.name.as_deref()
+        // SAFETY: our own copy, alive until `Drop`.
+        self.name.map(|n| unsafe { CStr::from_ptr(n.as_ptr()) })
     }
 }
 
@@ -130,6 +135,10 @@ impl Drop for CBody {
         if let Some(d) = self.drop_arg {
             // SAFETY: the user's drop function for the argument they gave us, called once.
             unsafe { d.call(self.arg) }
+        }
+        if let Some(n) = self.name.take() {
+            // SAFETY: from `CString::into_raw` in `new`, freed once.
+            drop(unsafe { CString::from_raw(n.as_ptr()) });
         }
     }
 }
