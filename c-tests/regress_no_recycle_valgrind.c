@@ -2,16 +2,17 @@
  * acted on whichever task reused its block, and there was no way to find such a bug: freed task blocks
  * were always recycled, so valgrind never saw the use after free.
  *
- * Contract (API.md, Runtimes): "TASKS_NO_RECYCLE=1 in the environment (read once) turns off the reuse of
- * freed task blocks, so that valgrind and AddressSanitizer see a use of a freed handle in the user's
- * program."
+ * Contract (tasks.h, API.md): TASKS_NO_RECYCLE=1 in the environment (read once, before the library's first
+ * allocation) makes the library allocate with the C library's malloc instead of mimalloc (whose heap valgrind
+ * does not see into), so that valgrind and AddressSanitizer see a use of a freed handle in the user's program.
  *
  * The test re-executes itself under valgrind (memcheck) with TASKS_NO_RECYCLE=1 and the argument
  * --stale-use: that run spawns and joins a task, frees its handle, spawns more tasks (which would reuse a
- * recycled block), then calls tasks_join_handle_is_finished and tasks_join_handle_id on the freed handle.
+ * freed block), then calls tasks_join_handle_is_finished and tasks_join_handle_id on the freed handle.
  * Valgrind must report an invalid read in tasks_join_handle_* (before the fix it reported nothing: the
- * block was recycled, not freed). Exit code 77 (skipped) when valgrind is not installed; the ctest entry
- * needs SKIP_RETURN_CODE 77 for that. */
+ * block was recycled, not freed; since recycle.rs was replaced by mimalloc, a freed block goes back to
+ * mimalloc unless TASKS_NO_RECYCLE selects the system allocator). Exit code 77 (skipped) when valgrind is
+ * not installed; the ctest entry needs SKIP_RETURN_CODE 77 for that. */
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -109,7 +110,7 @@ int main(int argc, char **argv) {
     const char *inv = strstr(log, "Invalid read");
     if (inv == NULL || strstr(inv, "tasks_join_handle_") == NULL)
         CHECK_FAIL_("%s:%d: with TASKS_NO_RECYCLE=1, valgrind saw no invalid read when the program used a freed "
-                    "join handle (freed task blocks are still recycled, so the use after free goes unnoticed); "
+                    "join handle (freed task blocks did not go back to free: is the system allocator selected?); "
                     "valgrind's log:\n%s\n",
                     __FILE__, __LINE__, log);
     printf("valgrind reported the use of the freed handle (exit status %d)\n", WEXITSTATUS(status));

@@ -31,9 +31,13 @@
  * return TASKS_OK at once). Tasks that existed at the fork never run and are never dropped in
  * the child: the parent owns them.
  *
- * TASKS_NO_RECYCLE=1 in the environment (read once, at the first spawn) turns off the reuse
- * of freed task blocks, so that valgrind and AddressSanitizer report a join or abort handle
- * used after it was freed, instead of the call silently acting on a newer task.
+ * Memory: the library allocates its own memory (task blocks included) with mimalloc in the
+ * default build; the program's malloc is not replaced. TASKS_NO_RECYCLE=1 (any value but empty
+ * or "0") in the environment, read once, before the library's first allocation (set it before
+ * the first call), selects the C library's malloc instead for the life of the process: freed
+ * task blocks then go back to free, so that valgrind and AddressSanitizer report a join or abort
+ * handle used after it was freed, instead of the call silently acting on a newer task in a
+ * reused block.
  */
 
 #ifndef TASKS_H

@@ -13,6 +13,10 @@
 #   scripts/heavy.sh [STAGE...]      default: all of them, in that order
 # Every stage runs even if an earlier one failed; exits non-zero if any failed. A stage that runs
 # longer than HEAVY_STAGE_TIMEOUT seconds (default 3600) is stopped and counts as failed (a hang).
+# The sanitizer and valgrind stages run with TASKS_NO_RECYCLE=1: the library allocates with the
+# system allocator, which the tools see, instead of mimalloc (uninstrumented C, whose reuse of a
+# block across threads ThreadSanitizer would take for a race). Loom and Miri builds never use
+# mimalloc (src/allocator.rs).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
@@ -23,7 +27,7 @@ tsan() {
     rustup component add rust-src --toolchain nightly || return 1
   fi
   RUSTFLAGS="-Zsanitizer=thread${RUSTFLAGS:+ $RUSTFLAGS}" RUSTDOCFLAGS="-Zsanitizer=thread" \
-    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0} \
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0} TASKS_NO_RECYCLE=1 \
     cargo +nightly test -Zbuild-std --target "$host" --lib \
       --target-dir "${CARGO_TARGET_DIR:-target}/tsan"
 }

@@ -23,8 +23,10 @@ if [[ ${1:-} == --tsan ]]; then
   export STRESS_HANG=${STRESS_HANG:-60}
   log=$(mktemp)
   echo "stress-tsan: STRESS_SEED=$STRESS_SEED STRESS_OPS=$STRESS_OPS"
+  # TASKS_NO_RECYCLE=1: the system allocator, not mimalloc (uninstrumented C: TSan would take its
+  # reuse of a block across threads for a race; src/allocator.rs).
   RUSTFLAGS="-Zsanitizer=thread${RUSTFLAGS:+ $RUSTFLAGS}" RUSTDOCFLAGS="-Zsanitizer=thread" \
-    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0 second_deadlock_stack=1} \
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0 second_deadlock_stack=1} TASKS_NO_RECYCLE=1 \
     cargo +nightly test -Zbuild-std --target "$host" --test stress_api -j "$jobs" \
       --target-dir "${CARGO_TARGET_DIR:-target}/tsan" -- --nocapture 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}

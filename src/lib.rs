@@ -7,10 +7,13 @@
 // The loom build is a reduced one (no runtime, no FFI): what only those use is dead there.
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
-/// `--features mimalloc` (off by default; benches/ALLOCATOR.md): mimalloc as the allocator.
-#[cfg(feature = "mimalloc")]
+// The library's allocator: mimalloc, or the system allocator under `TASKS_NO_RECYCLE` (the
+// default feature `mimalloc`; not under loom and Miri). See the module docs.
+#[cfg(all(feature = "mimalloc", not(any(loom, miri))))]
+mod allocator;
+#[cfg(all(feature = "mimalloc", not(any(loom, miri))))]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::Allocator = allocator::Allocator;
 
 pub(crate) mod core;
 #[cfg(not(loom))]

@@ -21,7 +21,8 @@ if [[ -z $lib || ! -e $lib ]]; then
   exit 2
 fi
 
-# TASKS_NO_RECYCLE: freed task blocks go back to malloc, so ASan sees a use after free.
+# TASKS_NO_RECYCLE: the library allocates with the system allocator instead of mimalloc, so
+# freed task blocks go back to free and ASan sees a use after free.
 export TASKS_NO_RECYCLE=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -1,6 +1,7 @@
 //! The task block: a type-erased [`Header`] followed by the body, and the vtable that reaches
 //! the body's type `B` and the scheduler's type `S` from the header. Allocation and freeing
-//! of blocks happen here and nowhere else.
+//! of blocks happen here and nowhere else, with the global allocator (mimalloc, or the system
+//! allocator under `TASKS_NO_RECYCLE`: `crate::allocator`).
 
 use std::alloc::Layout;
 use std::any::Any;
@@ -8,11 +9,11 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
+use super::ext;
 use super::handle::{JoinHandle, Notified, TaskRef};
 use super::raw::RawTask;
 use super::state::{self, Outcome, State};
 use super::{Body, BodyPoll, Context, Joining, Placement, Schedule, ScheduleKind, Spawned};
-use super::{ext, recycle};
 use crate::core::sync::{AtomicPtr, Ordering, UnsafeCell};
 use crate::core::timer::{TimerKey, TimerTarget};
 
@@ -170,7 +171,7 @@ impl<B: Body, S: Schedule> Cell<B, S> {
     }
 
     /// Drops the cell (not its body: that is ManuallyDrop) and the extension, and gives the
-    /// block back to the allocator it came from (`recycle`).
+    /// block back to the global allocator.
     ///
     /// # Safety
     /// The caller owns the block, which `allocate::<B, S>` returned.
@@ -182,7 +183,7 @@ impl<B: Body, S: Schedule> Cell<B, S> {
                 drop(Box::from_raw(ext));
             }
             std::ptr::drop_in_place(cell.as_ptr());
-            recycle::dealloc(cell.cast(), Layout::new::<Self>());
+            std::alloc::dealloc(cell.as_ptr().cast(), Layout::new::<Self>());
         }
     }
 }
@@ -235,7 +236,10 @@ pub(super) fn allocate<B: Body, S: Schedule>(
         body: UnsafeCell::new(ManuallyDrop::new(body)),
         _scheduler: std::marker::PhantomData,
     };
-    let block = recycle::alloc(Layout::new::<Cell<B, S>>()).cast::<Cell<B, S>>();
+    let layout = Layout::new::<Cell<B, S>>();
+    // SAFETY: not zero-sized (a Cell starts with its header).
+    let block = NonNull::new(unsafe { std::alloc::alloc(layout) }.cast::<Cell<B, S>>())
+        .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
     // SAFETY: a fresh block with the layout of a Cell<B, S>.
     unsafe { block.as_ptr().write(cell) };
     // SAFETY: a live block, whose references (all of them) we own.

@@ -7,6 +7,8 @@
 //! passed: function, argument, drop functions, name). Everything generic, the body's type `B`
 //! and the scheduler's type `S` (a [`Schedule`]), goes through the header's vtable, so queues,
 //! wakers and handles all hold one pointer to the header.
+//! Blocks come from the global allocator and go back to it when freed (mimalloc, or the
+//! system allocator under `TASKS_NO_RECYCLE`: `crate::allocator`); nothing here keeps them.
 //!
 //! # Interfaces
 //! Outside this module a task is only reached through owning types, each holding one
@@ -115,7 +117,6 @@ mod harness;
 mod join;
 pub(crate) mod owned;
 mod raw;
-pub(crate) mod recycle;
 mod sleep;
 mod state;
 pub(crate) mod task_local;
