@@ -82,6 +82,7 @@ impl RawTask {
             return;
         };
         for _ in 0..8 {
+            // SAFETY: the caller holds RUNNING, which gives this thread the locals (see `ext`).
             let values = ext.locals.with_mut(|l| std::mem::take(unsafe { &mut *l }));
             if values.0.is_empty() {
                 return;
