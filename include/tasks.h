@@ -326,11 +326,11 @@ tasks_status tasks_block_on(tasks_runtime *rt,
 /*
  Runs `fn(arg)`, which may block for long. On a worker thread, that worker's queued tasks are
  first handed to the other workers, and a substitute worker thread takes this worker's place
- until `fn` returns, so they are not held up even if every worker blocks in place; while `fn` runs the thread does not act as a
- worker. Elsewhere it just calls `fn`. Returns TASKS_OK, or TASKS_ERR_NULL if `fn` is NULL.
+ until `fn` returns, so they are not held up even if every worker blocks in place; while `fn`
+ runs the thread does not act as a worker. Elsewhere it just calls `fn`. Returns TASKS_OK,
+ or TASKS_ERR_NULL if `fn` is NULL.
  */
-tasks_status tasks_block_in_place(void (*func)(void *arg),
-                                  void *arg);
+tasks_status tasks_block_in_place(void (*func)(void *arg), void *arg);
 
 /*
  A builder with the defaults; free it with tasks_builder_free. NULL only if out of memory.

@@ -87,6 +87,12 @@ fn no_recycle_set() -> bool {
     }
 }
 
+/// The allocator every call forwards to (deciding on the first call).
+#[inline]
+fn chosen() -> &'static dyn GlobalAlloc {
+    if system() { &System } else { &MiMalloc }
+}
+
 // SAFETY: every call forwards to one of two GlobalAlloc implementations, the same one for the
 // whole process (module docs), so a block is always freed or resized by the allocator that
 // allocated it; their contracts are the caller's.
@@ -94,49 +100,25 @@ unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract.
-        unsafe {
-            if system() {
-                System.alloc(layout)
-            } else {
-                MiMalloc.alloc(layout)
-            }
-        }
+        unsafe { chosen().alloc(layout) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract.
-        unsafe {
-            if system() {
-                System.alloc_zeroed(layout)
-            } else {
-                MiMalloc.alloc_zeroed(layout)
-            }
-        }
+        unsafe { chosen().alloc_zeroed(layout) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: the caller's contract; `ptr` came from the same allocator.
-        unsafe {
-            if system() {
-                System.dealloc(ptr, layout)
-            } else {
-                MiMalloc.dealloc(ptr, layout)
-            }
-        }
+        unsafe { chosen().dealloc(ptr, layout) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller's contract; `ptr` came from the same allocator.
-        unsafe {
-            if system() {
-                System.realloc(ptr, layout, new_size)
-            } else {
-                MiMalloc.realloc(ptr, layout, new_size)
-            }
-        }
+        unsafe { chosen().realloc(ptr, layout, new_size) }
     }
 }
 

@@ -35,43 +35,31 @@ macro_rules! const_thread_local {
 }
 pub(crate) use const_thread_local;
 
-/// `UnsafeCell` with loom's closure API, so accesses are tracked under loom.
-#[derive(Debug)]
-pub(crate) struct UnsafeCell<T>(
-    #[cfg(loom)] loom::cell::UnsafeCell<T>,
-    #[cfg(not(loom))] std::cell::UnsafeCell<T>,
-);
+/// Under loom, loom's `UnsafeCell`, which tracks every access.
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
 
+/// `std::cell::UnsafeCell` with loom's closure API (`with`, `with_mut`), so that the same code
+/// compiles against both.
+#[cfg(not(loom))]
+#[derive(Debug, Default)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
 impl<T> UnsafeCell<T> {
     pub(crate) fn new(value: T) -> Self {
-        #[cfg(loom)]
-        return Self(loom::cell::UnsafeCell::new(value));
-        #[cfg(not(loom))]
-        return Self(std::cell::UnsafeCell::new(value));
+        Self(std::cell::UnsafeCell::new(value))
     }
 
-    #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-        #[cfg(loom)]
-        return self.0.with(f);
-        #[cfg(not(loom))]
-        return f(self.0.get());
+        f(self.0.get())
     }
 
-    #[inline]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-        #[cfg(loom)]
-        return self.0.with_mut(f);
-        #[cfg(not(loom))]
-        return f(self.0.get());
+        f(self.0.get())
     }
 }
 
-impl<T: Default> Default for UnsafeCell<T> {
-    fn default() -> Self {
-        UnsafeCell::new(T::default())
-    }
-}
 
 /// A mutex whose `lock` returns the guard directly (parking_lot style) in every build.
 #[derive(Debug, Default)]

@@ -12,29 +12,30 @@ pub struct tasks_abort_handle {
 
 castable!(tasks_abort_handle => TaskRef, OwnedTask);
 
+/// A new abort handle on `task` for C (an added reference; released by tasks_abort_handle_free).
+pub(crate) fn give_abort_handle(task: &TaskRef) -> *mut tasks_abort_handle {
+    cast::give_task(task.clone())
+}
+
 /// Requests cancellation, as tasks_join_handle_abort. NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_abort(a: *const tasks_abort_handle) {
-    boundary(|| {
-        // SAFETY: NULL or a live handle.
-        if let Some(a) = unsafe { cast::try_borrow_task(a) } {
-            a.abort();
-        }
-    })
+    // SAFETY: NULL or a live handle.
+    boundary(|| unsafe { cast::with_task(a, TaskRef::abort) }.unwrap_or(()))
 }
 
 /// True once the task has fully ended. False for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_is_finished(a: *const tasks_abort_handle) -> bool {
     // SAFETY: NULL or a live handle.
-    boundary(|| unsafe { cast::try_borrow_task(a) }.is_some_and(|a| a.is_finished()))
+    boundary(|| unsafe { cast::with_task(a, TaskRef::is_finished) }.unwrap_or(false))
 }
 
 /// The task's id. 0 for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_abort_handle_id(a: *const tasks_abort_handle) -> u64 {
     // SAFETY: NULL or a live handle.
-    boundary(|| unsafe { cast::try_borrow_task(a) }.map_or(0, |a| a.id()))
+    boundary(|| unsafe { cast::with_task(a, TaskRef::id) }.unwrap_or(0))
 }
 
 /// Another abort handle for the same task; free each one with tasks_abort_handle_free. NULL
@@ -43,12 +44,8 @@ pub unsafe extern "C" fn tasks_abort_handle_id(a: *const tasks_abort_handle) -> 
 pub unsafe extern "C" fn tasks_abort_handle_clone(
     a: *const tasks_abort_handle,
 ) -> *mut tasks_abort_handle {
-    boundary(|| {
-        // SAFETY: NULL or a live handle.
-        unsafe { cast::try_borrow_task(a) }.map_or(std::ptr::null_mut(), |a| {
-            cast::give_task(TaskRef::clone(&a))
-        })
-    })
+    // SAFETY: NULL or a live handle.
+    boundary(|| unsafe { cast::with_task(a, give_abort_handle) }.unwrap_or(std::ptr::null_mut()))
 }
 
 /// Frees the abort handle (the task is not affected). NULL is ignored.

@@ -4,8 +4,9 @@ use std::ffi::c_void;
 
 use super::body::{CBody, CFunc, tasks_poll_fn, tasks_spawn_opts};
 use super::runtime::{resolve, tasks_runtime};
+use super::spawn::spawned;
 use super::status::hand_out_result;
-use super::{boundary, tasks_status};
+use super::{Required, checked, tasks_status};
 use crate::core::block_on::block_on;
 use crate::core::runtime::block_in_place;
 
@@ -25,40 +26,31 @@ pub unsafe extern "C" fn tasks_block_on(
     opts: *const tasks_spawn_opts,
     output: *mut *mut c_void,
 ) -> tasks_status {
-    boundary(|| {
-        let Some(func) = CFunc::poll(poll) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
+    checked(|| {
+        let func = CFunc::poll(poll).required()?;
         resolve(rt, |rt| {
             // SAFETY: opts NULL or valid.
             let body = unsafe { CBody::new(func, state, opts) };
-            match block_on(rt, body, !output.is_null()) {
-                Ok(result) => hand_out_result(result, output),
-                Err((err, body)) => {
-                    body.disarm();
-                    err.into()
-                }
-            }
-        })
-        .unwrap_or(tasks_status::TASKS_ERR_THREAD)
+            let result = spawned(block_on(rt, body, !output.is_null()))?;
+            Ok(hand_out_result(result, output))
+        })?
     })
 }
 
 /// Runs `fn(arg)`, which may block for long. On a worker thread, that worker's queued tasks are
 /// first handed to the other workers, and a substitute worker thread takes this worker's place
-/// until `fn` returns, so they are not held up even if every worker blocks in place; while `fn` runs the thread does not act as a
-/// worker. Elsewhere it just calls `fn`. Returns TASKS_OK, or TASKS_ERR_NULL if `fn` is NULL.
+/// until `fn` returns, so they are not held up even if every worker blocks in place; while `fn`
+/// runs the thread does not act as a worker. Elsewhere it just calls `fn`. Returns TASKS_OK,
+/// or TASKS_ERR_NULL if `fn` is NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_block_in_place(
     func: Option<unsafe extern "C" fn(arg: *mut c_void)>,
     arg: *mut c_void,
 ) -> tasks_status {
-    boundary(|| {
-        let Some(f) = func else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
+    checked(|| {
+        let f = func.required()?;
         // SAFETY: the user's function with its argument.
         block_in_place(|| unsafe { f(arg) });
-        tasks_status::TASKS_OK
+        Ok(tasks_status::TASKS_OK)
     })
 }

@@ -7,8 +7,7 @@ use std::time::Duration;
 use super::callback::Callback;
 use super::cast::{self, castable};
 use super::runtime::{give_built, tasks_runtime};
-use super::status::status_of;
-use super::{boundary, tasks_status};
+use super::{Required, boundary, checked, tasks_status};
 use crate::core::runtime::config::{InvalidSetting, ThreadHook};
 use crate::core::runtime::{Config, Runtime};
 
@@ -26,15 +25,21 @@ impl From<InvalidSetting> for tasks_status {
     }
 }
 
-/// Applies a setting to a non-NULL builder.
-fn with_config(
-    config: Option<&mut Config>,
-    set: impl FnOnce(&mut Config) -> Result<(), InvalidSetting>,
+/// Applies a setting to the builder `b`: TASKS_ERR_NULL for NULL; a setting the builder
+/// refuses returns its error and leaves the builder unchanged.
+///
+/// # Safety
+/// `b` is NULL or a live builder, used from one thread at a time.
+unsafe fn configure<E: Into<tasks_status>>(
+    b: *mut tasks_builder,
+    set: impl FnOnce(&mut Config) -> Result<(), E>,
 ) -> tasks_status {
-    match config {
-        Some(c) => status_of(set(c)),
-        None => tasks_status::TASKS_ERR_NULL,
-    }
+    checked(|| {
+        // SAFETY: the caller's contract.
+        let config = unsafe { cast::try_mut(b) }.required()?;
+        set(config).map_err(Into::into)?;
+        Ok(tasks_status::TASKS_OK)
+    })
 }
 
 /// A builder with the defaults; free it with tasks_builder_free. NULL only if out of memory.
@@ -50,7 +55,7 @@ pub unsafe extern "C" fn tasks_builder_worker_threads(
     n: usize,
 ) -> tasks_status {
     // SAFETY: NULL or a live builder, used from one thread at a time.
-    boundary(|| with_config(unsafe { cast::try_mut(b) }, |c| c.set_worker_threads(n)))
+    unsafe { configure(b, |c| c.set_worker_threads(n)) }
 }
 
 /// Most blocking-pool threads alive at once (>= 1, else TASKS_ERR_INVALID).
@@ -60,11 +65,7 @@ pub unsafe extern "C" fn tasks_builder_max_blocking_threads(
     n: usize,
 ) -> tasks_status {
     // SAFETY: NULL or a live builder, used from one thread at a time.
-    boundary(|| {
-        with_config(unsafe { cast::try_mut(b) }, |c| {
-            c.set_max_blocking_threads(n)
-        })
-    })
+    unsafe { configure(b, |c| c.set_max_blocking_threads(n)) }
 }
 
 /// How long an idle blocking thread waits for work before it exits, in nanoseconds.
@@ -74,12 +75,12 @@ pub unsafe extern "C" fn tasks_builder_blocking_keep_alive(
     ns: u64,
 ) -> tasks_status {
     // SAFETY: NULL or a live builder, used from one thread at a time.
-    boundary(|| {
-        with_config(unsafe { cast::try_mut(b) }, |c| {
+    unsafe {
+        configure(b, |c| {
             c.blocking_keep_alive = Duration::from_nanos(ns);
-            Ok(())
+            Ok::<_, InvalidSetting>(())
         })
-    })
+    }
 }
 
 /// Thread name prefix (copied): workers are `"<prefix>-N"`, blocking threads
@@ -89,16 +90,13 @@ pub unsafe extern "C" fn tasks_builder_thread_name(
     b: *mut tasks_builder,
     prefix: *const c_char,
 ) -> tasks_status {
-    boundary(|| {
-        if prefix.is_null() {
-            return tasks_status::TASKS_ERR_NULL;
-        }
+    checked(|| {
         // SAFETY: a NUL-terminated string.
-        let name = unsafe { CStr::from_ptr(prefix) }
+        let name = unsafe { CStr::from_ptr(prefix.required()?) }
             .to_string_lossy()
             .into_owned();
-        // SAFETY: NULL or a live builder.
-        with_config(unsafe { cast::try_mut(b) }, |c| c.set_thread_name(name))
+        // SAFETY: NULL or a live builder, used from one thread at a time.
+        Ok(unsafe { configure(b, |c| c.set_thread_name(name)) })
     })
 }
 
@@ -110,23 +108,18 @@ pub unsafe extern "C" fn tasks_builder_thread_stack_size(
     bytes: usize,
 ) -> tasks_status {
     // SAFETY: NULL or a live builder, used from one thread at a time.
-    boundary(|| with_config(unsafe { cast::try_mut(b) }, |c| c.set_stack_size(bytes)))
+    unsafe { configure(b, |c| c.set_stack_size(bytes)) }
 }
 
 /// Sets one of the thread hooks to a C callback; a NULL callback is TASKS_ERR_NULL.
 fn set_hook(
-    config: Option<&mut Config>,
+    slot: &mut Option<ThreadHook>,
     func: Option<unsafe extern "C" fn(*mut c_void)>,
     data: *mut c_void,
-    slot: impl FnOnce(&mut Config) -> &mut Option<ThreadHook>,
-) -> tasks_status {
-    let Some(hook) = Callback::new(func, data) else {
-        return tasks_status::TASKS_ERR_NULL;
-    };
-    with_config(config, |c| {
-        *slot(c) = Some(Arc::new(move || hook.call()));
-        Ok(())
-    })
+) -> Result<(), tasks_status> {
+    let hook = Callback::new(func, data).required()?;
+    *slot = Some(Arc::new(move || hook.call()));
+    Ok(())
 }
 
 /// `fn(data)` runs on every thread the runtime starts (workers and blocking threads), first
@@ -137,12 +130,8 @@ pub unsafe extern "C" fn tasks_builder_on_thread_start(
     func: Option<unsafe extern "C" fn(data: *mut c_void)>,
     data: *mut c_void,
 ) -> tasks_status {
-    // SAFETY: NULL or a live builder.
-    boundary(|| {
-        set_hook(unsafe { cast::try_mut(b) }, func, data, |c| {
-            &mut c.on_thread_start
-        })
-    })
+    // SAFETY: NULL or a live builder, used from one thread at a time.
+    unsafe { configure(b, |c| set_hook(&mut c.on_thread_start, func, data)) }
 }
 
 /// `fn(data)` runs on every thread the runtime starts, last thing before it exits.
@@ -153,12 +142,8 @@ pub unsafe extern "C" fn tasks_builder_on_thread_stop(
     func: Option<unsafe extern "C" fn(data: *mut c_void)>,
     data: *mut c_void,
 ) -> tasks_status {
-    // SAFETY: NULL or a live builder.
-    boundary(|| {
-        set_hook(unsafe { cast::try_mut(b) }, func, data, |c| {
-            &mut c.on_thread_stop
-        })
-    })
+    // SAFETY: NULL or a live builder, used from one thread at a time.
+    unsafe { configure(b, |c| set_hook(&mut c.on_thread_stop, func, data)) }
 }
 
 /// Builds a runtime from the settings (the builder stays usable and is still freed by you) and
@@ -170,12 +155,13 @@ pub unsafe extern "C" fn tasks_builder_build(
     b: *const tasks_builder,
     out: *mut *mut tasks_runtime,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live builder.
-        let (Some(config), false) = (unsafe { cast::try_ref(b) }, out.is_null()) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        give_built(Runtime::build(config.clone(), false), out)
+        let config = unsafe { cast::try_ref(b) }.required()?;
+        Ok(give_built(
+            Runtime::build(config.clone(), false),
+            out.required()?,
+        ))
     })
 }
 

@@ -125,33 +125,33 @@ pub(crate) unsafe fn take_arc<C: Castable<Ownership = OwnedArc>>(
     NonNull::new(p).map(|p| unsafe { Arc::from_raw(p.as_ptr().cast_const().cast::<C::Rust>()) })
 }
 
-/// Task handles: types that are one owned task pointer.
+/// Task handles: types that are one owned task pointer, and through it a [`TaskRef`].
 pub(crate) trait TaskPointer: Sized {
     fn into_raw(self) -> NonNull<Header>;
     /// # Safety
     /// `p` came from `into_raw` of the same type, and the caller takes over that handle.
     unsafe fn from_raw(p: NonNull<Header>) -> Self;
+    fn task(&self) -> &TaskRef;
 }
 
-impl TaskPointer for JoinHandle {
-    fn into_raw(self) -> NonNull<Header> {
-        JoinHandle::into_raw(self)
-    }
-    unsafe fn from_raw(p: NonNull<Header>) -> Self {
-        // SAFETY: forwarded.
-        unsafe { JoinHandle::from_raw(p) }
-    }
+/// Both handle types wrap the same conversions of their own type.
+macro_rules! task_pointer {
+    ($($handle:ident),*) => {$(
+        impl TaskPointer for $handle {
+            fn into_raw(self) -> NonNull<Header> {
+                $handle::into_raw(self)
+            }
+            unsafe fn from_raw(p: NonNull<Header>) -> Self {
+                // SAFETY: forwarded.
+                unsafe { $handle::from_raw(p) }
+            }
+            fn task(&self) -> &TaskRef {
+                self
+            }
+        }
+    )*};
 }
-
-impl TaskPointer for TaskRef {
-    fn into_raw(self) -> NonNull<Header> {
-        TaskRef::into_raw(self)
-    }
-    unsafe fn from_raw(p: NonNull<Header>) -> Self {
-        // SAFETY: forwarded.
-        unsafe { TaskRef::from_raw(p) }
-    }
-}
+task_pointer!(JoinHandle, TaskRef);
 
 /// A task handle borrowed from C for the length of a call: used like the handle, never
 /// released (the count belongs to C).
@@ -184,6 +184,17 @@ where
         ManuallyDrop::new(unsafe { C::Rust::from_raw(p.cast()) }),
         PhantomData,
     ))
+}
+
+/// `f` on the task behind a handle of either kind (what join and abort handles share: abort,
+/// is_finished, id, a new abort handle), for the length of the call.
+pub(crate) unsafe fn with_task<C, R>(p: *const C, f: impl FnOnce(&TaskRef) -> R) -> Option<R>
+where
+    C: Castable<Ownership = OwnedTask>,
+    C::Rust: TaskPointer,
+{
+    // SAFETY: forwarded.
+    unsafe { try_borrow_task(p) }.map(|handle| f(handle.task()))
 }
 
 pub(crate) unsafe fn take_task<C>(p: *mut C) -> Option<C::Rust>

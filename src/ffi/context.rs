@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use super::body::tasks_context;
 use super::cast;
 use super::waker::{give_waker, tasks_waker};
-use super::{boundary, deadline_after, tasks_status};
+use super::{Required, boundary, checked, deadline_after, tasks_status};
 
 /// A new waker for the task being polled; waking it (from any thread, before, during or after
 /// the poll) makes the task run again. Free it with tasks_waker_free or consume it with
@@ -33,15 +33,13 @@ pub unsafe extern "C" fn tasks_context_sleep(
     cx: *mut tasks_context,
     delay_ns: u64,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a context during its poll.
-        let Some(cx) = (unsafe { cast::try_ref(cx) }) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
+        let cx = unsafe { cast::try_ref(cx) }.required()?;
         // A delay past what `Instant` holds: as good as forever, without overflowing.
         let deadline = deadline_after(delay_ns)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(u64::from(u32::MAX)));
         cx.sleep_until(deadline);
-        tasks_status::TASKS_OK
+        Ok(tasks_status::TASKS_OK)
     })
 }

@@ -8,8 +8,7 @@ use super::callback::Callback;
 use super::cast::{self, castable};
 use super::join_handle::tasks_join_handle;
 use super::spawn::{hand_out_spawn, joining_for};
-use super::status::status_of;
-use super::{boundary, tasks_status};
+use super::{Required, boundary, checked, tasks_status};
 use crate::core::executor::Executor;
 
 /// A local executor: its tasks run only on the thread that created it, inside that thread's
@@ -24,16 +23,15 @@ castable!(tasks_executor => Executor, OwnedBox);
 /// thread. Timers of its tasks (tasks_context_sleep) are driven by the default runtime.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_executor_new(out: *mut *mut tasks_executor) -> tasks_status {
-    boundary(|| {
-        if out.is_null() {
-            return tasks_status::TASKS_ERR_NULL;
-        }
-        // SAFETY: checked non-NULL.
+    checked(|| {
+        let out = out.required()?;
+        // SAFETY: a writable out-pointer (caller's contract).
         unsafe { cast::write_out(out, cast::give_box(Executor::new())) };
-        tasks_status::TASKS_OK
+        Ok(tasks_status::TASKS_OK)
     })
 }
 
+/// The body of both executor spawns: `func(arg)` as a task with `opts` on `ex`.
 unsafe fn spawn_local(
     ex: *mut tasks_executor,
     func: Option<CFunc>,
@@ -41,13 +39,13 @@ unsafe fn spawn_local(
     opts: *const tasks_spawn_opts,
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
-    // SAFETY: NULL or a live executor (its spawn is thread-safe).
-    let (Some(ex), Some(func)) = (unsafe { cast::try_ref(ex) }, func) else {
-        return tasks_status::TASKS_ERR_NULL;
-    };
-    // SAFETY: opts NULL or valid.
-    let body = unsafe { CBody::new(func, arg, opts) };
-    hand_out_spawn(ex.spawn(body, joining_for(out)), out)
+    checked(|| {
+        // SAFETY: NULL or a live executor (its spawn is thread-safe).
+        let ex = unsafe { cast::try_ref(ex) }.required()?;
+        // SAFETY: opts NULL or valid.
+        let body = unsafe { CBody::new(func.required()?, arg, opts) };
+        hand_out_spawn(ex.spawn(body, joining_for(out)), out)
+    })
 }
 
 /// Spawns a run-to-completion task into the executor (from any thread); it runs on the owning
@@ -62,7 +60,7 @@ pub unsafe extern "C" fn tasks_executor_spawn(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_local(ex, CFunc::run(func), arg, opts, out) })
+    unsafe { spawn_local(ex, CFunc::run(func), arg, opts, out) }
 }
 
 /// Spawns a poll-style task into the executor (from any thread); see tasks_executor_spawn.
@@ -75,7 +73,7 @@ pub unsafe extern "C" fn tasks_executor_spawn_poll(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_local(ex, CFunc::poll(poll), state, opts, out) })
+    unsafe { spawn_local(ex, CFunc::poll(poll), state, opts, out) }
 }
 
 /// On the owning thread: polls the tasks that are ready, up to `max_polls` of them, and
@@ -96,15 +94,13 @@ pub unsafe extern "C" fn tasks_executor_try_run(
     max_polls: usize,
     polled: *mut usize,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live executor.
-        let Some(ex) = (unsafe { cast::try_ref(ex) }) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        status_of(ex.run(max_polls).map(|n| {
-            // SAFETY: NULL or writable.
-            unsafe { cast::write_out(polled, n) }
-        }))
+        let ex = unsafe { cast::try_ref(ex) }.required()?;
+        let n = ex.run(max_polls)?;
+        // SAFETY: NULL or writable.
+        unsafe { cast::write_out(polled, n) };
+        Ok(tasks_status::TASKS_OK)
     })
 }
 
@@ -141,16 +137,13 @@ pub unsafe extern "C" fn tasks_executor_len(ex: *const tasks_executor) -> usize 
 /// functions). NULL is ignored (TASKS_OK).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_executor_free(ex: *mut tasks_executor) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live executor.
-        let Some(executor) = (unsafe { cast::try_ref(ex) }) else {
-            return tasks_status::TASKS_OK;
-        };
-        if let Err(e) = executor.close() {
-            return e.into();
+        if let Some(executor) = unsafe { cast::try_ref(ex) } {
+            executor.close()?;
+            // SAFETY: closed by its owner: nothing refers to it any more; the caller gives it up.
+            drop(unsafe { cast::take_box(ex) });
         }
-        // SAFETY: closed by its owner: nothing refers to it any more; the caller gives it up.
-        drop(unsafe { cast::take_box(ex) });
-        tasks_status::TASKS_OK
+        Ok(tasks_status::TASKS_OK)
     })
 }

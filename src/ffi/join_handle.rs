@@ -1,13 +1,12 @@
 //! `tasks_join_handle`: waiting for a task's outcome, aborting it, detaching it.
 
 use std::ffi::c_void;
-use std::time::Duration;
 
-use super::abort_handle::tasks_abort_handle;
+use super::abort_handle::{give_abort_handle, tasks_abort_handle};
 use super::body::tasks_context;
 use super::cast::{self, castable};
 use super::status::hand_out_result;
-use super::{boundary, tasks_status};
+use super::{Required, boundary, checked, tasks_status, timeout_from};
 use crate::core::runtime::wait;
 use crate::core::task::{JoinHandle, TaskRef};
 
@@ -36,16 +35,11 @@ pub unsafe extern "C" fn tasks_join_handle_join(
     timeout_ns: u64,
     output: *mut *mut c_void,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live handle.
-        let Some(h) = (unsafe { cast::try_borrow_task(h) }) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        let timeout = (timeout_ns != u64::MAX).then(|| Duration::from_nanos(timeout_ns));
-        match wait::join(&h, timeout, !output.is_null()) {
-            Ok(result) => hand_out_result(result, output),
-            Err(e) => e.into(),
-        }
+        let h = unsafe { cast::try_borrow_task(h) }.required()?;
+        let result = wait::join(&h, timeout_from(timeout_ns), !output.is_null())?;
+        Ok(hand_out_result(result, output))
     })
 }
 
@@ -59,15 +53,13 @@ pub unsafe extern "C" fn tasks_join_handle_poll(
     cx: *mut tasks_context,
     output: *mut *mut c_void,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live handle; NULL or a context during its poll.
-        let (Some(h), Some(cx)) = (unsafe { (cast::try_borrow_task(h), cast::try_ref(cx)) }) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        match h.poll_result(cx, !output.is_null()) {
-            Ok(result) => hand_out_result(result, output),
-            Err(e) => e.into(),
-        }
+        let (h, cx) = unsafe { (cast::try_borrow_task(h), cast::try_ref(cx)) };
+        let result = h
+            .required()?
+            .poll_result(cx.required()?, !output.is_null())?;
+        Ok(hand_out_result(result, output))
     })
 }
 
@@ -76,26 +68,22 @@ pub unsafe extern "C" fn tasks_join_handle_poll(
 /// the task has ended.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_handle_abort(h: *const tasks_join_handle) {
-    boundary(|| {
-        // SAFETY: NULL or a live handle.
-        if let Some(h) = unsafe { cast::try_borrow_task(h) } {
-            h.abort();
-        }
-    })
+    // SAFETY: NULL or a live handle.
+    boundary(|| unsafe { cast::with_task(h, TaskRef::abort) }.unwrap_or(()))
 }
 
 /// True once the task has fully ended (its drop_arg has run). False for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_handle_is_finished(h: *const tasks_join_handle) -> bool {
     // SAFETY: NULL or a live handle.
-    boundary(|| unsafe { cast::try_borrow_task(h) }.is_some_and(|h| h.is_finished()))
+    boundary(|| unsafe { cast::with_task(h, TaskRef::is_finished) }.unwrap_or(false))
 }
 
 /// The task's id (unique in the process, never 0). 0 for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_join_handle_id(h: *const tasks_join_handle) -> u64 {
     // SAFETY: NULL or a live handle.
-    boundary(|| unsafe { cast::try_borrow_task(h) }.map_or(0, |h| h.id()))
+    boundary(|| unsafe { cast::with_task(h, TaskRef::id) }.unwrap_or(0))
 }
 
 /// A new abort handle for the task (free it with tasks_abort_handle_free). It stays valid
@@ -104,12 +92,8 @@ pub unsafe extern "C" fn tasks_join_handle_id(h: *const tasks_join_handle) -> u6
 pub unsafe extern "C" fn tasks_join_handle_abort_handle(
     h: *const tasks_join_handle,
 ) -> *mut tasks_abort_handle {
-    boundary(|| {
-        // SAFETY: NULL or a live handle.
-        unsafe { cast::try_borrow_task(h) }.map_or(std::ptr::null_mut(), |h| {
-            cast::give_task(TaskRef::clone(&h))
-        })
-    })
+    // SAFETY: NULL or a live handle.
+    boundary(|| unsafe { cast::with_task(h, give_abort_handle) }.unwrap_or(std::ptr::null_mut()))
 }
 
 /// Frees the handle. A task still running is detached: it keeps running and its output is

@@ -5,8 +5,9 @@ use std::ffi::c_void;
 use super::body::{CBody, CFunc, tasks_context, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
 use super::cast::{self, castable};
 use super::runtime::{resolve, tasks_runtime};
+use super::spawn::spawned;
 use super::status::hand_out_result;
-use super::{boundary, deadline_after, tasks_status};
+use super::{Required, boundary, checked, deadline_after, tasks_status};
 use crate::core::join_set::{JoinSet, Next};
 
 /// A group of tasks on one runtime, joined in the order they finish. Used from one thread at a
@@ -24,19 +25,17 @@ pub unsafe extern "C" fn tasks_join_set_new(
     rt: *mut tasks_runtime,
     out: *mut *mut tasks_join_set,
 ) -> tasks_status {
-    boundary(|| {
-        if out.is_null() {
-            return tasks_status::TASKS_ERR_NULL;
-        }
-        let Some(set) = resolve(rt, |rt| JoinSet::new(std::sync::Arc::clone(rt))) else {
-            return tasks_status::TASKS_ERR_THREAD;
-        };
-        // SAFETY: checked non-NULL.
+    checked(|| {
+        let out = out.required()?;
+        let set = resolve(rt, |rt| JoinSet::new(std::sync::Arc::clone(rt)))?;
+        // SAFETY: a writable out-pointer (caller's contract).
         unsafe { cast::write_out(out, cast::give_box(set)) };
-        tasks_status::TASKS_OK
+        Ok(tasks_status::TASKS_OK)
     })
 }
 
+/// The body of both join-set spawns: `func(arg)` as a task with `opts` in the set, its id
+/// through `id`.
 unsafe fn spawn_into(
     s: *mut tasks_join_set,
     func: Option<CFunc>,
@@ -44,23 +43,16 @@ unsafe fn spawn_into(
     opts: *const tasks_spawn_opts,
     id: *mut u64,
 ) -> tasks_status {
-    // SAFETY: NULL or a live set, used from one thread at a time.
-    let (Some(set), Some(func)) = (unsafe { cast::try_mut(s) }, func) else {
-        return tasks_status::TASKS_ERR_NULL;
-    };
-    // SAFETY: opts is NULL or valid.
-    let body = unsafe { CBody::new(func, arg, opts) };
-    match set.spawn(body) {
-        Ok(task_id) => {
-            // SAFETY: NULL or writable.
-            unsafe { cast::write_out(id, task_id) };
-            tasks_status::TASKS_OK
-        }
-        Err((e, body)) => {
-            body.disarm();
-            e.into()
-        }
-    }
+    checked(|| {
+        // SAFETY: NULL or a live set, used from one thread at a time.
+        let set = unsafe { cast::try_mut(s) }.required()?;
+        // SAFETY: opts is NULL or valid.
+        let body = unsafe { CBody::new(func.required()?, arg, opts) };
+        let task_id = spawned(set.spawn(body))?;
+        // SAFETY: NULL or writable.
+        unsafe { cast::write_out(id, task_id) };
+        Ok(tasks_status::TASKS_OK)
+    })
 }
 
 /// Spawns a run-to-completion task into the set (as tasks_spawn; the set keeps its handle).
@@ -75,7 +67,7 @@ pub unsafe extern "C" fn tasks_join_set_spawn(
     id: *mut u64,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_into(s, CFunc::run(func), arg, opts, id) })
+    unsafe { spawn_into(s, CFunc::run(func), arg, opts, id) }
 }
 
 /// Spawns a poll-style task into the set (as tasks_spawn_poll).
@@ -88,7 +80,7 @@ pub unsafe extern "C" fn tasks_join_set_spawn_poll(
     id: *mut u64,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_into(s, CFunc::poll(poll), state, opts, id) })
+    unsafe { spawn_into(s, CFunc::poll(poll), state, opts, id) }
 }
 
 /// Tasks spawned into the set and not yet returned by join_next (finished or not). 0 for NULL.
@@ -130,18 +122,16 @@ pub unsafe extern "C" fn tasks_join_set_join_next(
     output: *mut *mut c_void,
     id: *mut u64,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live set.
-        let Some(set) = (unsafe { cast::try_mut(s) }) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
+        let set = unsafe { cast::try_mut(s) }.required()?;
         let (deadline, not_yet) = if timeout_ns == 0 {
             (Some(std::time::Instant::now()), tasks_status::TASKS_PENDING)
         } else {
             (deadline_after(timeout_ns), tasks_status::TASKS_TIMED_OUT)
         };
         let next = set.join_next(deadline, !output.is_null());
-        hand_out(next, output, id, not_yet)
+        Ok(hand_out(next, output, id, not_yet))
     })
 }
 
@@ -155,13 +145,13 @@ pub unsafe extern "C" fn tasks_join_set_poll_join_next(
     output: *mut *mut c_void,
     id: *mut u64,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live set; NULL or a context during its poll.
-        let (Some(set), Some(cx)) = (unsafe { (cast::try_mut(s), cast::try_ref(cx)) }) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        let next = set.poll_join_next(&cx.waker(), !output.is_null());
-        hand_out(next, output, id, tasks_status::TASKS_PENDING)
+        let (set, cx) = unsafe { (cast::try_mut(s), cast::try_ref(cx)) };
+        let next = set
+            .required()?
+            .poll_join_next(&cx.required()?.waker(), !output.is_null());
+        Ok(hand_out(next, output, id, tasks_status::TASKS_PENDING))
     })
 }
 

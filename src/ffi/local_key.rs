@@ -5,7 +5,7 @@ use std::ffi::c_void;
 use super::callback::CFn;
 use super::cast::{self, castable};
 use super::status::status_of;
-use super::{boundary, tasks_status};
+use super::{Required, boundary, checked, tasks_status};
 use crate::core::task::task_local::{self, LocalKey};
 
 /// A key for task-local values; keys live for the rest of the process (never freed).
@@ -39,13 +39,10 @@ pub unsafe extern "C" fn tasks_local_key_set(
     k: *const tasks_local_key,
     value: *mut c_void,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a key from tasks_local_key_new (never freed).
-        let key: Option<&'static LocalKey> = unsafe { cast::try_ref(k) };
-        let Some(key) = key else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        status_of(task_local::set(key, value.cast()))
+        let key: &'static LocalKey = unsafe { cast::try_ref(k) }.required()?;
+        Ok(status_of(task_local::set(key, value.cast())))
     })
 }
 

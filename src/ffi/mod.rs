@@ -91,10 +91,55 @@ pub(crate) fn boundary<T: OnPanic>(f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| T::on_panic())
 }
 
+/// Runs the body of an export that returns a status and checks its arguments with `?`: an
+/// early `Err(status)` (a missing argument through [`Required::required`], a core error
+/// through its `From` impl, see `status`) is the call's status, as an `Ok` one is.
+#[inline]
+pub(crate) fn checked(f: impl FnOnce() -> Result<tasks_status, tasks_status>) -> tasks_status {
+    boundary(|| f().unwrap_or_else(|status| status))
+}
+
+/// An argument a call cannot do without: when it is absent (a NULL pointer or callback, a cast
+/// that found NULL), `?` on `required()` makes the call return TASKS_ERR_NULL.
+pub(crate) trait Required {
+    type Value;
+    fn required(self) -> Result<Self::Value, tasks_status>;
+}
+
+impl<T> Required for Option<T> {
+    type Value = T;
+    #[inline]
+    fn required(self) -> Result<T, tasks_status> {
+        self.ok_or(tasks_status::TASKS_ERR_NULL)
+    }
+}
+
+impl<T> Required for *mut T {
+    type Value = *mut T;
+    #[inline]
+    fn required(self) -> Result<*mut T, tasks_status> {
+        if self.is_null() {
+            Err(tasks_status::TASKS_ERR_NULL)
+        } else {
+            Ok(self)
+        }
+    }
+}
+
+impl<T> Required for *const T {
+    type Value = *const T;
+    #[inline]
+    fn required(self) -> Result<*const T, tasks_status> {
+        self.cast_mut().required().map(<*mut T>::cast_const)
+    }
+}
+
+/// A timeout in nanoseconds as a duration; `TASKS_FOREVER` is None (no limit).
+pub(crate) fn timeout_from(timeout_ns: u64) -> Option<std::time::Duration> {
+    (timeout_ns != status::TASKS_FOREVER).then(|| std::time::Duration::from_nanos(timeout_ns))
+}
+
 /// Converts a nanosecond timeout into a deadline (None: forever; `TASKS_FOREVER` or overflow).
 pub(crate) fn deadline_after(timeout_ns: u64) -> Option<std::time::Instant> {
-    if timeout_ns == u64::MAX {
-        return None;
-    }
-    std::time::Instant::now().checked_add(std::time::Duration::from_nanos(timeout_ns))
+    timeout_from(timeout_ns).and_then(|timeout| std::time::Instant::now().checked_add(timeout))
 }

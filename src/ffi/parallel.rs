@@ -5,7 +5,7 @@ use std::ffi::c_void;
 use super::body::tasks_fn;
 use super::cast::write_out;
 use super::runtime::{status_on, tasks_runtime};
-use super::{boundary, tasks_status};
+use super::{Required, checked, tasks_status};
 use crate::core::fork_join::parallel_for::parallel_for;
 use crate::core::fork_join::runtime::join2_here;
 
@@ -62,28 +62,21 @@ pub unsafe extern "C" fn tasks_join2(
     arg_b: *mut c_void,
     out_b: *mut *mut c_void,
 ) -> tasks_status {
-    boundary(|| {
-        let (Some(fa), Some(fb)) = (a, b) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
+    checked(|| {
+        let (fa, fb) = (a.required()?, b.required()?);
         let (arg_a, arg_b) = (SendPtr(arg_a), SendPtr(arg_b));
-        let Some(joined) = join2_here(|| call(fa, arg_a), || call(fb, arg_b)) else {
-            return tasks_status::TASKS_ERR_THREAD;
-        };
-        let ((ra, oa), (rb, ob)) = match joined {
-            Ok(both) => both,
-            Err(e) => return e.into(),
-        };
+        let joined = join2_here(|| call(fa, arg_a), || call(fb, arg_b));
+        let ((ra, oa), (rb, ob)) = joined.ok_or(tasks_status::TASKS_ERR_THREAD)??;
         // SAFETY: NULL or writable out-pointers (caller's contract).
         unsafe {
             write_out(out_a, oa.get());
             write_out(out_b, ob.get());
         }
-        if ra == 0 && rb == 0 {
+        Ok(if ra == 0 && rb == 0 {
             tasks_status::TASKS_OK
         } else {
             tasks_status::TASKS_FAILED
-        }
+        })
     })
 }
 
@@ -121,16 +114,16 @@ pub unsafe extern "C" fn tasks_parallel_for(
     body: tasks_range_fn,
     ctx: *mut c_void,
 ) -> tasks_status {
-    boundary(|| {
-        let Some(f) = body else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
+    checked(|| {
+        let f = body.required()?;
         if begin > end {
-            return tasks_status::TASKS_ERR_INVALID;
+            return Err(tasks_status::TASKS_ERR_INVALID);
         }
         let ctx = SendPtr(ctx);
         // SAFETY: the user's function with the context they gave for it.
         let call = move |b: u64, e: u64| unsafe { f(ctx.get(), b, e) } == 0;
-        status_on(rt, |rt| parallel_for(rt, begin, end, grain, &call))
+        Ok(status_on(rt, |rt| {
+            parallel_for(rt, begin, end, grain, &call)
+        }))
     })
 }

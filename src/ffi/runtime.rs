@@ -1,11 +1,10 @@
 //! `tasks_runtime`: creating, the default runtime, shutdown, free and metrics.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::cast::{self, castable};
 use super::status::status_of;
-use super::{boundary, tasks_status};
+use super::{Required, boundary, checked, tasks_status, timeout_from};
 use crate::core::runtime::{Config, Metrics, Runtime, default_runtime, with_runtime};
 
 /// The metrics struct under its C name, for Rust callers (cbindgen names it through
@@ -20,11 +19,15 @@ pub struct tasks_runtime {
 castable!(tasks_runtime => Runtime, OwnedArc);
 
 /// Calls `f` with the runtime a call names: `rt`, or for NULL the caller's (inside a runtime
-/// thread), else the default one. None when the default runtime could not be started.
-pub(crate) fn resolve<R>(rt: *mut tasks_runtime, f: impl FnOnce(&Arc<Runtime>) -> R) -> Option<R> {
+/// thread), else the default one. Err(TASKS_ERR_THREAD) when the default runtime could not be
+/// started.
+pub(crate) fn resolve<R>(
+    rt: *mut tasks_runtime,
+    f: impl FnOnce(&Arc<Runtime>) -> R,
+) -> Result<R, tasks_status> {
     // SAFETY: the caller's contract: NULL or a live runtime.
     let explicit = unsafe { cast::try_borrow_arc(rt) };
-    with_runtime(explicit.as_deref(), f)
+    with_runtime(explicit.as_deref(), f).ok_or(tasks_status::TASKS_ERR_THREAD)
 }
 
 /// The status of a call `f` makes on the runtime `rt` names (see `resolve`): its outcome or
@@ -38,9 +41,9 @@ where
     E: Into<tasks_status>,
 {
     match resolve(rt, f) {
-        Some(Ok(outcome)) => outcome.into(),
-        Some(Err(e)) => e.into(),
-        None => tasks_status::TASKS_ERR_THREAD,
+        Ok(Ok(outcome)) => outcome.into(),
+        Ok(Err(e)) => e.into(),
+        Err(status) => status,
     }
 }
 
@@ -64,11 +67,11 @@ pub(crate) fn give_built(
 /// Returns TASKS_ERR_NULL, TASKS_ERR_THREAD, TASKS_ERR_NO_MEMORY.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_runtime_new(out: *mut *mut tasks_runtime) -> tasks_status {
-    boundary(|| {
-        if out.is_null() {
-            return tasks_status::TASKS_ERR_NULL;
-        }
-        give_built(Runtime::build(Config::default(), false), out)
+    checked(|| {
+        Ok(give_built(
+            Runtime::build(Config::default(), false),
+            out.required()?,
+        ))
     })
 }
 
@@ -94,13 +97,10 @@ pub unsafe extern "C" fn tasks_runtime_shutdown(
     rt: *mut tasks_runtime,
     timeout_ns: u64,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live runtime.
-        let Some(rt) = (unsafe { cast::try_ref(rt) }) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        let timeout = (timeout_ns != u64::MAX).then(|| Duration::from_nanos(timeout_ns));
-        status_of(rt.shutdown(timeout))
+        let rt = unsafe { cast::try_ref(rt) }.required()?;
+        Ok(status_of(rt.shutdown(timeout_from(timeout_ns))))
     })
 }
 
@@ -117,12 +117,10 @@ pub unsafe extern "C" fn tasks_runtime_shutdown(
 /// alone (they belong to the parent: they never run and are never dropped in the child).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tasks_runtime_free(rt: *mut tasks_runtime) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live runtime, whose count the caller gives up (kept on error).
-        let Some(rt) = (unsafe { cast::take_arc(rt) }) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
-        status_of(Runtime::free(rt))
+        let rt = unsafe { cast::take_arc(rt) }.required()?;
+        Ok(status_of(Runtime::free(rt)))
     })
 }
 

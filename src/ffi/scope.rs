@@ -6,8 +6,8 @@ use std::ffi::c_void;
 use super::body::{CBody, CFunc, tasks_fn, tasks_spawn_opts};
 use super::cast::{self, castable};
 use super::runtime::{status_on, tasks_runtime};
-use super::spawn::hand_out_spawn;
-use super::{boundary, tasks_status};
+use super::spawn::spawned;
+use super::{Required, boundary, checked, tasks_status};
 use crate::core::fork_join::scope::Scope;
 
 /// A scope: lives inside tasks_scope_run, which waits for every task spawned into it.
@@ -49,13 +49,11 @@ pub unsafe extern "C" fn tasks_scope_run(
     body: tasks_scope_fn,
     ctx: *mut c_void,
 ) -> tasks_status {
-    boundary(|| {
-        let Some(f) = body else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
+    checked(|| {
+        let f = body.required()?;
         // SAFETY: the user's function with the context they gave for it.
         let run = |s: &Scope| unsafe { f(scope_ptr(s), ctx) } == 0;
-        status_on(rt, |rt| Scope::run(rt, run))
+        Ok(status_on(rt, |rt| Scope::run(rt, run)))
     })
 }
 
@@ -77,14 +75,13 @@ pub unsafe extern "C" fn tasks_scope_spawn(
     arg: *mut c_void,
     opts: *const tasks_spawn_opts,
 ) -> tasks_status {
-    boundary(|| {
+    checked(|| {
         // SAFETY: NULL or a live scope (inside its tasks_scope_run).
-        let (Some(scope), Some(func)) = (unsafe { cast::try_ref(scope) }, CFunc::run(func)) else {
-            return tasks_status::TASKS_ERR_NULL;
-        };
+        let scope = unsafe { cast::try_ref(scope) }.required()?;
         // SAFETY: opts is NULL or valid (caller's contract).
-        let body = unsafe { CBody::new(func, arg, opts) };
-        hand_out_spawn(scope.spawn(body).map(|()| None), std::ptr::null_mut())
+        let body = unsafe { CBody::new(CFunc::run(func).required()?, arg, opts) };
+        spawned(scope.spawn(body))?;
+        Ok(tasks_status::TASKS_OK)
     })
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::body::{CBody, CFunc, tasks_fn, tasks_poll_fn, tasks_spawn_opts};
 use super::join_handle::tasks_join_handle;
 use super::runtime::{resolve, tasks_runtime};
-use super::{boundary, tasks_status};
+use super::{Required, checked, tasks_status};
 use crate::core::task::{JoinHandle, Joining, Placement};
 
 /// A spawn's handle out-pointer: NULL detaches the task.
@@ -18,27 +18,32 @@ pub(crate) fn joining_for(out: *mut *mut tasks_join_handle) -> Joining {
     }
 }
 
-/// Hands the outcome of a spawn to C: the handle (if one was asked for) through `out`, or the
-/// error, in which case the body is disarmed (the caller keeps its argument).
-pub(crate) fn hand_out_spawn<E: Into<tasks_status>>(
-    spawned: Result<Option<JoinHandle>, (E, CBody)>,
-    out: *mut *mut tasks_join_handle,
-) -> tasks_status {
-    match spawned {
-        Ok(handle) => {
-            if let Some(h) = handle {
-                // SAFETY: a handle is only asked for when `out` is non-NULL.
-                unsafe { super::cast::write_out(out, super::cast::give_task(h)) };
-            }
-            tasks_status::TASKS_OK
-        }
-        Err((e, body)) => {
-            body.disarm();
-            e.into()
-        }
-    }
+/// A spawn's (or block_on's) result; on error the body handed back is disarmed, so the caller
+/// keeps its argument, and `?` returns the error's status.
+pub(crate) fn spawned<T, E: Into<tasks_status>>(
+    result: Result<T, (E, CBody)>,
+) -> Result<T, tasks_status> {
+    result.map_err(|(e, body)| {
+        body.disarm();
+        e.into()
+    })
 }
 
+/// Hands the outcome of a spawn to C: the handle (if one was asked for) through `out`, or the
+/// error (see [`spawned`]).
+pub(crate) fn hand_out_spawn<E: Into<tasks_status>>(
+    result: Result<Option<JoinHandle>, (E, CBody)>,
+    out: *mut *mut tasks_join_handle,
+) -> Result<tasks_status, tasks_status> {
+    if let Some(handle) = spawned(result)? {
+        // SAFETY: a handle is only asked for when `out` is non-NULL.
+        unsafe { super::cast::write_out(out, super::cast::give_task(handle)) };
+    }
+    Ok(tasks_status::TASKS_OK)
+}
+
+/// The body of every spawn export: `func(arg)` as a task with `opts`, placed on `rt` (see
+/// `resolve`) as `placement` says, its handle through `out`.
 unsafe fn spawn_body(
     rt: *mut tasks_runtime,
     func: Option<CFunc>,
@@ -47,17 +52,16 @@ unsafe fn spawn_body(
     placement: Placement,
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
-    let Some(func) = func else {
-        return tasks_status::TASKS_ERR_NULL;
-    };
-    // The body is made once the runtime is known: a body dropped unspawned would run
-    // drop_arg, and a failed call takes nothing.
-    resolve(rt, |rt| {
-        // SAFETY: opts is NULL or valid (caller's contract).
-        let body = unsafe { CBody::new(func, arg, opts) };
-        hand_out_spawn(rt.spawn(body, placement, joining_for(out)), out)
+    checked(|| {
+        let func = func.required()?;
+        // The body is made once the runtime is known: a body dropped unspawned would run
+        // drop_arg, and a failed call takes nothing.
+        resolve(rt, |rt| {
+            // SAFETY: opts is NULL or valid (caller's contract).
+            let body = unsafe { CBody::new(func, arg, opts) };
+            hand_out_spawn(rt.spawn(body, placement, joining_for(out)), out)
+        })?
     })
-    .unwrap_or(tasks_status::TASKS_ERR_THREAD)
 }
 
 /// Spawns a run-to-completion task: `fn(arg, &output)` runs once on a worker thread.
@@ -80,7 +84,7 @@ pub unsafe extern "C" fn tasks_spawn(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Worker, out) })
+    unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Worker, out) }
 }
 
 /// Spawns a poll-style task: `poll(state, cx, &output)` is called on worker threads until it
@@ -94,7 +98,7 @@ pub unsafe extern "C" fn tasks_spawn_poll(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, Placement::Worker, out) })
+    unsafe { spawn_body(rt, CFunc::poll(poll), state, opts, Placement::Worker, out) }
 }
 
 /// Spawns a run-to-completion task on the runtime's blocking pool: threads started on demand up
@@ -109,7 +113,7 @@ pub unsafe extern "C" fn tasks_spawn_blocking(
     out: *mut *mut tasks_join_handle,
 ) -> tasks_status {
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Blocking, out) })
+    unsafe { spawn_body(rt, CFunc::run(func), arg, opts, Placement::Blocking, out) }
 }
 
 /// Spawns a run-to-completion task that starts once `delay_ns` has passed (a timer of the
@@ -127,5 +131,5 @@ pub unsafe extern "C" fn tasks_spawn_after(
 ) -> tasks_status {
     let placement = Placement::after(Duration::from_nanos(delay_ns));
     // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { spawn_body(rt, CFunc::run(func), arg, opts, placement, out) })
+    unsafe { spawn_body(rt, CFunc::run(func), arg, opts, placement, out) }
 }

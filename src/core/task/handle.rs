@@ -24,22 +24,33 @@ pub(crate) struct TaskRef(RawTask);
 unsafe impl Send for TaskRef {}
 unsafe impl Sync for TaskRef {}
 
+/// `from_raw` and `into_raw` of a type that is one [`RawTask`] owning what the type's docs say
+/// (a reference, and for [`Notified`] also the SCHEDULED flag), for the places that keep it
+/// as a pointer for a while: queues, wakers, C.
+macro_rules! raw_conversions {
+    ($owner:ident) => {
+        impl $owner {
+            /// Takes over what `ptr` owns.
+            ///
+            /// # Safety
+            /// `ptr` came from `into_raw` of this type (or is a task pointer with the whole
+            /// block's provenance that owns what this type owns), and the caller gives it up.
+            pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> $owner {
+                // SAFETY: forwarded; what `ptr` owned now lives in the returned value.
+                $owner(unsafe { RawTask::from_raw(ptr) })
+            }
+
+            /// Gives up the value as a pointer, for `from_raw`.
+            pub(crate) fn into_raw(self) -> NonNull<Header> {
+                ManuallyDrop::new(self).0.ptr()
+            }
+        }
+    };
+}
+raw_conversions!(TaskRef);
+raw_conversions!(Notified);
+
 impl TaskRef {
-    /// Takes over one reference the caller owns.
-    ///
-    /// # Safety
-    /// `ptr` came from [`TaskRef::into_raw`] (or is otherwise a task pointer with the whole
-    /// block's provenance), and the caller gives up the reference it owned.
-    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
-        // SAFETY: forwarded; the reference now lives in the returned value.
-        TaskRef(unsafe { RawTask::from_raw(ptr) })
-    }
-
-    /// Gives up the reference as a pointer, for [`TaskRef::from_raw`].
-    pub(crate) fn into_raw(self) -> NonNull<Header> {
-        ManuallyDrop::new(self).0.ptr()
-    }
-
     pub(super) fn raw(&self) -> RawTask {
         self.0
     }
@@ -260,18 +271,6 @@ pub(crate) struct Notified(RawTask);
 unsafe impl Send for Notified {}
 
 impl Notified {
-    /// # Safety
-    /// `ptr` came from [`Notified::into_raw`] (or is a task with SCHEDULED set whose entry
-    /// reference the caller owns), and the caller gives the entry up.
-    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified {
-        // SAFETY: forwarded.
-        Notified(unsafe { RawTask::from_raw(ptr) })
-    }
-
-    pub(crate) fn into_raw(self) -> NonNull<Header> {
-        ManuallyDrop::new(self).0.ptr()
-    }
-
     /// Runs the entry (rule 2). Returns whether the task was actually polled.
     pub(crate) fn run(self) -> bool {
         self.run_counted(|| {})
