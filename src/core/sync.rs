@@ -1,7 +1,12 @@
-//! One place that picks the synchronisation primitives: parking_lot normally, loom's
-//! model-checked versions under `--cfg loom`, std's under miri (whose timed futex waits it
-//! models, unlike parking_lot's). Everything in `core` imports from here so the
-//! same code is what loom explores.
+//! One place that picks the synchronisation primitives: std's normally, loom's model-checked
+//! versions under `--cfg loom`. Everything in `core` imports from here so the same code is
+//! what loom explores.
+//!
+//! Not parking_lot: its contended paths go through a process-wide table of parked threads whose
+//! bucket locks and queues a `fork()` copies as they are, held by and pointing at threads that
+//! do not exist in the child; a child that then contends on any lock hangs or crashes. std's
+//! locks are one futex word each and keep no global state, so a child's fresh runtime starts
+//! from clean locks (test `regress_fork_while_spawning`).
 
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
@@ -21,6 +26,8 @@ pub(crate) use std::sync::atomic::{
 };
 #[cfg(not(loom))]
 pub(crate) use std::thread_local;
+
+use std::sync::PoisonError;
 
 /// A thread-local with a constant initialiser: std's `const { }` form normally (no lazy
 /// initialisation check on every access, which matters on hot paths), loom's under loom (it
@@ -60,41 +67,30 @@ impl<T> UnsafeCell<T> {
     }
 }
 
-
-/// A mutex whose `lock` returns the guard directly (parking_lot style) in every build.
+/// A mutex whose `lock` returns the guard directly: a panic while it is held does not poison
+/// it (the data it guards stays consistent at every unlock point in this crate).
 #[derive(Debug, Default)]
 pub(crate) struct Mutex<T>(
     #[cfg(loom)] loom::sync::Mutex<T>,
-    #[cfg(all(not(loom), miri))] std::sync::Mutex<T>,
-    #[cfg(all(not(loom), not(miri)))] parking_lot::Mutex<T>,
+    #[cfg(not(loom))] std::sync::Mutex<T>,
 );
 
 #[cfg(loom)]
 pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
-#[cfg(all(not(loom), miri))]
+#[cfg(not(loom))]
 pub(crate) type MutexGuard<'a, T> = std::sync::MutexGuard<'a, T>;
-#[cfg(all(not(loom), not(miri)))]
-pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
 
 impl<T> Mutex<T> {
     pub(crate) fn new(value: T) -> Self {
         #[cfg(loom)]
         return Self(loom::sync::Mutex::new(value));
-        #[cfg(all(not(loom), miri))]
+        #[cfg(not(loom))]
         return Self(std::sync::Mutex::new(value));
-        #[cfg(all(not(loom), not(miri)))]
-        return Self(parking_lot::Mutex::new(value));
     }
 
     #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        #[cfg(any(loom, miri))]
-        return self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        #[cfg(all(not(loom), not(miri)))]
-        return self.0.lock();
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -103,8 +99,7 @@ impl<T> Mutex<T> {
 #[derive(Debug, Default)]
 pub(crate) struct Condvar(
     #[cfg(loom)] loom::sync::Condvar,
-    #[cfg(all(not(loom), miri))] std::sync::Condvar,
-    #[cfg(all(not(loom), not(miri)))] parking_lot::Condvar,
+    #[cfg(not(loom))] std::sync::Condvar,
 );
 
 impl Condvar {
@@ -118,36 +113,17 @@ impl Condvar {
         guard: MutexGuard<'a, T>,
         deadline: Option<std::time::Instant>,
     ) -> MutexGuard<'a, T> {
+        #[cfg(not(loom))]
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(std::time::Instant::now());
+            return match self.0.wait_timeout(guard, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
         #[cfg(loom)]
-        {
-            let _ = deadline;
-            self.0.wait(guard).unwrap()
-        }
-        #[cfg(all(not(loom), miri))]
-        {
-            use std::sync::PoisonError;
-            match deadline {
-                Some(d) => {
-                    let left = d.saturating_duration_since(std::time::Instant::now());
-                    match self.0.wait_timeout(guard, left) {
-                        Ok((g, _)) => g,
-                        Err(e) => e.into_inner().0,
-                    }
-                }
-                None => self.0.wait(guard).unwrap_or_else(PoisonError::into_inner),
-            }
-        }
-        #[cfg(all(not(loom), not(miri)))]
-        {
-            let mut guard = guard;
-            match deadline {
-                Some(d) => {
-                    self.0.wait_until(&mut guard, d);
-                }
-                None => self.0.wait(&mut guard),
-            }
-            guard
-        }
+        let _ = deadline;
+        self.0.wait(guard).unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn notify_one(&self) {

@@ -15,10 +15,44 @@ struct Waiter {
 
 type Bucket = Mutex<Vec<Waiter>>;
 
+/// The table of one fork generation (`core::runtime::fork`).
+#[cfg(not(loom))]
+struct Table {
+    generation: u64,
+    buckets: [Bucket; BUCKETS],
+}
+
+/// The current fork generation's table, made on first use. A child process starts a table of
+/// its own: a bucket of its parent's may have been locked, at the moment of the fork, by a
+/// thread that does not exist in the child (and its waiters are the parent's). The parent's
+/// table is left as it is (a few KiB, never freed); tasks of runtimes from before the fork are
+/// never joined through it in the child, as they never complete there.
 #[cfg(not(loom))]
 fn table() -> &'static [Bucket; BUCKETS] {
-    static TABLE: std::sync::OnceLock<[Bucket; BUCKETS]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| std::array::from_fn(|_| Mutex::new(Vec::new())))
+    use std::sync::atomic::{AtomicPtr, Ordering};
+    static TABLE: AtomicPtr<Table> = AtomicPtr::new(std::ptr::null_mut());
+    let generation = crate::core::runtime::fork::current();
+    loop {
+        let current = TABLE.load(Ordering::Acquire);
+        // SAFETY: tables are published below from leaked boxes and never freed.
+        if let Some(table) = unsafe { current.as_ref() }
+            && table.generation == generation
+        {
+            return &table.buckets;
+        }
+        let fresh = Box::into_raw(Box::new(Table {
+            generation,
+            buckets: std::array::from_fn(|_| Mutex::new(Vec::new())),
+        }));
+        if TABLE
+            .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Another thread published first: ours was never seen by anyone.
+            // SAFETY: from `Box::into_raw` just above.
+            drop(unsafe { Box::from_raw(fresh) });
+        }
+    }
 }
 
 #[cfg(loom)]
