@@ -6,14 +6,9 @@ use std::task::{Wake, Waker};
 use super::support::*;
 use crate::core::sync::{Arc, AtomicUsize};
 use crate::core::task::{COMPLETE, Outcome, REF_SHIFT, SCHEDULED};
-use crate::core::task::{TaskRef, waker};
 
 fn setup() -> (Arc<TestScheduler>, Arc<Counters>) {
     (TestScheduler::new(), Arc::new(Counters::default()))
-}
-
-fn task_waker_of(h: &TaskRef) -> Waker {
-    waker::task_waker(h.clone())
 }
 
 #[test]
@@ -125,8 +120,7 @@ fn abort_before_start_cancels_at_once() {
 
 #[test]
 fn abort_idle_task_cancels_and_ignores_later_wakes() {
-    let (s, c, h) = one_task(Script::UntilFlag);
-    s.run_all();
+    let (s, c, h) = idle_task();
     let w = task_waker_of(&h);
     h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
@@ -275,8 +269,7 @@ fn sleeping_task_is_woken_by_its_timer_and_abort_releases_the_timer() {
 
 #[test]
 fn abort_of_thread_bound_task_is_carried_out_by_its_owner() {
-    let (s, c, h) = one_bound_task(Script::UntilFlag);
-    s.run_all();
+    let (s, c, h) = idle_bound_task();
     h.abort();
     assert_eq!(outcome(&h), None, "not cancelled by the aborting thread");
     assert_eq!(c.drops.load(SeqCst), 0);
