@@ -211,12 +211,8 @@ fn loom_fj_scope_count_vs_waiter() {
         let (sched, counters, scope) = scope_with_tasks(2);
         let workers: Vec<_> = (0..2).map(|_| spawn_runner(&sched, &scope)).collect();
         end_body_and_wait(&scope);
-        assert_eq!(
-            counters.drops.load(SeqCst),
-            2,
-            "a drop_arg ran after the wait"
-        );
-        assert_eq!(counters.outputs_dropped.load(SeqCst), 2);
+        assert_eq!(counters.drops(), 2, "a drop_arg ran after the wait");
+        assert_eq!(counters.outputs_dropped(), 2);
         assert_eq!(scope.outcome(), Outcome::Ok);
         for w in workers {
             w.join().unwrap();
@@ -234,10 +230,10 @@ fn loom_fj_scope_cancel_vs_start() {
         let worker = spawn_runner(&sched, &scope);
         scope.cancel();
         end_body_and_wait(&scope);
-        assert_eq!(counters.drops.load(SeqCst), 1);
-        let polls = counters.polls.load(SeqCst);
+        assert_eq!(counters.drops(), 1);
+        let polls = counters.polls();
         assert!(polls <= 1);
-        assert_eq!(counters.outputs_dropped.load(SeqCst), polls);
+        assert_eq!(counters.outputs_dropped(), polls);
         assert_eq!(scope.outcome(), Outcome::Cancelled);
         worker.join().unwrap();
     });

@@ -24,7 +24,7 @@ fn set_flag_and_wake(c: &Arc<Counters>, h: &TaskRef) -> impl FnOnce() + Send + '
     let w = task_waker_of(h);
     let c = c.clone();
     move || {
-        c.flag.store(true, SeqCst);
+        c.set_flag();
         w.wake();
     }
 }
@@ -39,7 +39,7 @@ fn loom_wake_during_poll_repolls_once() {
         // No lost wake: the poll after the flag was set saw it. No double poll (asserted in
         // the body). At most one re-poll.
         assert_eq!(outcome(&h), Some(Outcome::Ok));
-        assert!(c.polls.load(SeqCst) <= 2);
+        assert!(c.polls() <= 2);
         consume_output(take_output(&h));
         drop_handle(h);
     });
@@ -49,7 +49,7 @@ fn loom_wake_during_poll_repolls_once() {
 fn loom_wakes_from_several_threads_coalesce() {
     model(|| {
         let (s, c, h) = idle_task();
-        c.flag.store(true, SeqCst);
+        c.set_flag();
         let w1 = task_waker_of(&h);
         let w2 = w1.clone();
         race_two(move || w1.wake(), move || w2.wake_by_ref(), || {});
@@ -78,11 +78,11 @@ fn loom_abort_vs_completion() {
             Some(Outcome::Cancelled) => cancelled.fetch_add(1, SeqCst),
             other => panic!("unexpected outcome {other:?}"),
         };
-        assert_eq!(c.drops.load(SeqCst), 1, "the body is dropped exactly once");
+        assert_eq!(c.drops(), 1, "the body is dropped exactly once");
         drop_handle(h);
         // Never both: an output exists only for OK, and it is dropped exactly once.
-        let expected = usize::from(c.polls.load(SeqCst) == 1);
-        assert_eq!(c.outputs_dropped.load(SeqCst), expected);
+        let expected = usize::from(c.polls() == 1);
+        assert_eq!(c.outputs_dropped(), expected);
         assert_eq!(s.owned.len(), 0);
     });
     assert!(seen_ok.load(SeqCst) > 0, "completion winning is reachable");
@@ -103,11 +103,11 @@ fn loom_abort_idle_task_vs_wake() {
                 h.abort();
                 // Cancelled before abort returned, whatever the wake did.
                 assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-                assert_eq!(c.drops.load(SeqCst), 1);
+                assert_eq!(c.drops(), 1);
             },
         );
         assert_eq!(s.run_all(), 0, "a cancelled task is never polled again");
-        assert_eq!(c.polls.load(SeqCst), 1);
+        assert_eq!(c.polls(), 1);
         drop_and_check_released(&s, h);
     });
 }
@@ -128,7 +128,7 @@ fn loom_join_waker_registration_vs_completion() {
         }
         assert!(count.0.load(SeqCst) <= 1);
         drop_handle(h);
-        assert_eq!(c.outputs_dropped.load(SeqCst), 1);
+        assert_eq!(c.outputs_dropped(), 1);
     });
 }
 
@@ -140,11 +140,7 @@ fn loom_handle_drop_vs_completion() {
         let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
         assert_eq!(h.poll_join(&Waker::from(count.clone())), None);
         race(move || drop_handle(h), || s.run_all());
-        assert_eq!(
-            c.outputs_dropped.load(SeqCst),
-            1,
-            "output dropped exactly once"
-        );
+        assert_eq!(c.outputs_dropped(), 1, "output dropped exactly once");
         // The join waker was dropped by exactly one side: only our clone is left.
         assert_eq!(std::sync::Arc::strong_count(&count), 1);
         assert_eq!(s.owned.len(), 0);
@@ -170,8 +166,8 @@ fn loom_shutdown_vs_spawn() {
             || s.shutdown(),
         );
         // Either the spawn was refused, or it landed before the close and was cancelled.
-        assert_eq!(c.drops.load(SeqCst), 1);
-        assert_eq!(c.polls.load(SeqCst), 0);
+        assert_eq!(c.drops(), 1);
+        assert_eq!(c.polls(), 0);
         if let Some(h) = h {
             assert_eq!(outcome(&h), Some(Outcome::Cancelled));
             drop_handle(h);
@@ -222,7 +218,7 @@ fn loom_abort_sleeping_task_vs_timer_fire() {
         // The abort claimed the idle sleeper: cancelled before it returned, its timer entry
         // released (by the abort, or consumed by the fire whose wake found it complete).
         assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-        assert_eq!(c.polls.load(SeqCst), 1);
+        assert_eq!(c.polls(), 1);
         assert!(!s.timers.has_pending());
         drop_and_check_released(&s, h);
     });
@@ -236,7 +232,7 @@ fn loom_local_abort_vs_wake_cancels_on_owner() {
         let a = h.clone();
         race_two(move || a.abort(), move || w.wake(), || {});
         // Not cancelled by the aborting thread: the owner does it at its next run.
-        assert_eq!(c.drops.load(SeqCst), 0);
+        assert_eq!(c.drops(), 0);
         assert_eq!(s.queued(), 1, "abort and wake coalesce into one entry");
         s.run_all();
         // Never polled after the abort.
@@ -268,7 +264,7 @@ fn loom_local_executor_wake_vs_run() {
         // never polled twice at once (asserted in the body) nor more than once per wake.
         assert_eq!(outcome(&h), Some(Outcome::Ok));
         assert_eq!(notified.load(SeqCst), 2);
-        let polls = c.polls.load(SeqCst);
+        let polls = c.polls();
         assert!((2..=3).contains(&polls), "polls: {polls}");
         consume_output(take_output(&h));
         drop_handle(h);

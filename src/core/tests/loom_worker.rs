@@ -325,7 +325,7 @@ fn loom_block_on_spawn_vs_shutdown() {
                 Err((_, body)) => {
                     // What block_on hands back to its caller: the caller still owns the state,
                     // untouched, and releases it itself (the one drop counted below).
-                    assert_eq!(c.drops.load(SeqCst), 0);
+                    assert_eq!(c.drops(), 0);
                     drop(body);
                     None
                 }
@@ -343,10 +343,10 @@ fn loom_block_on_spawn_vs_shutdown() {
                 if o == Outcome::Ok {
                     consume_output(take_output(&h));
                 }
-                assert_eq!(c.drops.load(SeqCst), 1);
+                assert_eq!(c.drops(), 1);
                 drop_handle(h);
             }
-            None => assert_eq!(c.drops.load(SeqCst), 1, "released by the caller only"),
+            None => assert_eq!(c.drops(), 1, "released by the caller only"),
         }
         assert_eq!(sched.owned.len(), 0);
     });

@@ -186,13 +186,36 @@ pub(crate) enum Script {
     AbortSelf { then_ready: bool },
 }
 
-/// Counters shared between a test and its tasks.
+/// Counters shared between a test and its tasks, and the flag `Script::UntilFlag` waits for.
+/// Tests read and set them through the methods (all SeqCst).
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) polls: AtomicUsize,
-    pub(crate) drops: AtomicUsize,
-    pub(crate) outputs_dropped: AtomicUsize,
-    pub(crate) flag: AtomicBool,
+    polls: AtomicUsize,
+    drops: AtomicUsize,
+    outputs_dropped: AtomicUsize,
+    flag: AtomicBool,
+}
+
+impl Counters {
+    /// Polls of the tasks' bodies so far.
+    pub(crate) fn polls(&self) -> usize {
+        self.polls.load(Ordering::SeqCst)
+    }
+
+    /// Bodies dropped (the C layer's drop_arg) so far.
+    pub(crate) fn drops(&self) -> usize {
+        self.drops.load(Ordering::SeqCst)
+    }
+
+    /// Outputs dropped so far.
+    pub(crate) fn outputs_dropped(&self) -> usize {
+        self.outputs_dropped.load(Ordering::SeqCst)
+    }
+
+    /// Lets the `Script::UntilFlag` tasks finish at their next poll.
+    pub(crate) fn set_flag(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+    }
 }
 
 pub(crate) struct TestBody {
@@ -262,7 +285,7 @@ impl Body for TestBody {
                 }
             }
             Script::SleepOnce => {
-                if self.counters.polls.load(Ordering::SeqCst) == 1 {
+                if self.counters.polls() == 1 {
                     cx.sleep_until(std::time::Instant::now());
                     BodyPoll::Pending
                 } else {
@@ -270,7 +293,7 @@ impl Body for TestBody {
                 }
             }
             Script::WakeSelfOnce => {
-                if self.counters.polls.load(Ordering::SeqCst) == 1 {
+                if self.counters.polls() == 1 {
                     cx.waker().wake_by_ref();
                     BodyPoll::Pending
                 } else {
@@ -394,12 +417,8 @@ pub(crate) fn assert_cancelled_and_released<const B: bool>(
     polls: usize,
 ) {
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-    assert_eq!(
-        c.polls.load(Ordering::SeqCst),
-        polls,
-        "polls before the cancel"
-    );
-    assert_eq!(c.drops.load(Ordering::SeqCst), 1, "drop_arg exactly once");
+    assert_eq!(c.polls(), polls, "polls before the cancel");
+    assert_eq!(c.drops(), 1, "drop_arg exactly once");
     drop_and_check_released(s, h);
 }
 
