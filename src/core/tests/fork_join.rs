@@ -86,8 +86,8 @@ fn scope_runs_real_tasks_and_waits_for_their_drops() {
         true
     });
     assert_eq!(r, Ok(Outcome::Ok));
-    assert_eq!(c.drops.load(SeqCst), 50);
-    assert_eq!(c.outputs_dropped.load(SeqCst), 50);
+    assert_eq!(c.drops(), 50);
+    assert_eq!(c.outputs_dropped(), 50);
     assert_eq!(rt.metrics().spawned, 50, "scope tasks are tasks");
     // A cancelled scope drops later spawns at once.
     let r = Scope::run(&rt, |s| {
@@ -96,7 +96,7 @@ fn scope_runs_real_tasks_and_waits_for_their_drops() {
         true
     });
     assert_eq!(r, Ok(Outcome::Cancelled));
-    assert_eq!(c.drops.load(SeqCst), 51);
+    assert_eq!(c.drops(), 51);
     assert_eq!(rt.shutdown(None), Ok(()));
     assert!(matches!(Scope::run(&rt, |_| true), Err(Shutdown)));
     assert_eq!(join2(&rt, || 1, || 2).err(), Some(Shutdown));

@@ -65,16 +65,63 @@ impl JobHost for Host {
     }
 }
 
+/// Runs a job taken out of a deque (after its lock was released), if there was one.
+fn run_taken(job: Option<JobRef>) {
+    if let Some(job) = job {
+        // SAFETY: taken out of the queue: we run it once.
+        unsafe { job.execute() };
+    }
+}
+
 /// A thief: one steal attempt at the front of the owner's deque, running what it took.
 fn spawn_thief(host: &Host) -> thread::JoinHandle<()> {
     let deque = host.deque.clone();
     thread::spawn(move || {
         let job = deque.lock().pop_front();
-        if let Some(job) = job {
-            // SAFETY: taken out of the queue: we run it once.
-            unsafe { job.execute() };
-        }
+        run_taken(job);
     })
+}
+
+/// A test scheduler with `tasks` tasks of a new scope queued on it, each a `Script::Run` body
+/// counted in the counters; the scope's count holds one for its body and one per task.
+fn scope_with_tasks(
+    tasks: usize,
+) -> (
+    std::sync::Arc<TestScheduler>,
+    Arc<Counters>,
+    Arc<ScopeState>,
+) {
+    let sched = TestScheduler::new();
+    let counters = Arc::new(Counters::default());
+    let scope = Arc::new(ScopeState::new(CancelCtx::default()));
+    for _ in 0..tasks {
+        scope.count().inc();
+        let task = ScopeTask::new(TestBody::new(Script::Run, &counters), &scope);
+        assert!(matches!(sched.spawn_body(task, false), Ok(None)));
+    }
+    (sched, counters, scope)
+}
+
+/// A worker: runs the next queued entry (a scope task), holding the scope as a runtime does.
+fn spawn_runner(
+    sched: &std::sync::Arc<TestScheduler>,
+    scope: &Arc<ScopeState>,
+) -> thread::JoinHandle<()> {
+    let (sched, scope) = (sched.clone(), scope.clone());
+    thread::spawn(move || {
+        let _keep = scope;
+        let entry = sched.pop().expect("one entry per worker");
+        entry.run();
+    })
+}
+
+/// The waiter: the scope body's own count goes, then it waits for the tasks (what `Scope::run`
+/// does off a worker).
+fn end_body_and_wait(scope: &ScopeState) {
+    // SAFETY: the body's count; the scope outlives the wait.
+    unsafe { CountLatch::dec(scope.count()) };
+    let parker = std::sync::Arc::new(Parker::new());
+    assert!(scope.count().latch().wait_parked(&parker, None));
 }
 
 /// The join2 race: the owner pops its job `b` back after `a` while a thief tries to steal it.
@@ -124,10 +171,7 @@ fn loom_fj_join2_core_handed_off_during_a() {
                     thread::yield_now();
                 }
                 let job = deque.lock().pop_back();
-                if let Some(job) = job {
-                    // SAFETY: taken out of the queue.
-                    unsafe { job.execute() };
-                }
+                run_taken(job);
             })
         };
         let thief = spawn_thief(&host);
@@ -164,35 +208,11 @@ fn loom_fj_join2_core_handed_off_during_a() {
 #[test]
 fn loom_fj_scope_count_vs_waiter() {
     model(|| {
-        let sched = TestScheduler::new();
-        let counters = Arc::new(Counters::default());
-        let scope = Arc::new(ScopeState::new(CancelCtx::default()));
-        for _ in 0..2 {
-            scope.count().inc();
-            let task = ScopeTask::new(TestBody::new(Script::Run, &counters), &scope);
-            assert!(matches!(sched.spawn_body(task, false), Ok(None)));
-        }
-        let workers: Vec<_> = (0..2)
-            .map(|_| {
-                let (sched, scope) = (sched.clone(), scope.clone());
-                thread::spawn(move || {
-                    let _keep = scope;
-                    let entry = sched.pop().expect("one entry per worker");
-                    entry.run();
-                })
-            })
-            .collect();
-        // The waiter: the body's count goes, then wait (what `Scope::run` does off a worker).
-        // SAFETY: the body's count; the scope outlives the wait.
-        unsafe { CountLatch::dec(scope.count()) };
-        let parker = std::sync::Arc::new(Parker::new());
-        assert!(scope.count().latch().wait_parked(&parker, None));
-        assert_eq!(
-            counters.drops.load(SeqCst),
-            2,
-            "a drop_arg ran after the wait"
-        );
-        assert_eq!(counters.outputs_dropped.load(SeqCst), 2);
+        let (sched, counters, scope) = scope_with_tasks(2);
+        let workers: Vec<_> = (0..2).map(|_| spawn_runner(&sched, &scope)).collect();
+        end_body_and_wait(&scope);
+        assert_eq!(counters.drops(), 2, "a drop_arg ran after the wait");
+        assert_eq!(counters.outputs_dropped(), 2);
         assert_eq!(scope.outcome(), Outcome::Ok);
         for w in workers {
             w.join().unwrap();
@@ -206,29 +226,14 @@ fn loom_fj_scope_count_vs_waiter() {
 #[test]
 fn loom_fj_scope_cancel_vs_start() {
     model(|| {
-        let sched = TestScheduler::new();
-        let counters = Arc::new(Counters::default());
-        let scope = Arc::new(ScopeState::new(CancelCtx::default()));
-        scope.count().inc();
-        let task = ScopeTask::new(TestBody::new(Script::Run, &counters), &scope);
-        assert!(matches!(sched.spawn_body(task, false), Ok(None)));
-        let worker = {
-            let (sched, scope) = (sched.clone(), scope.clone());
-            thread::spawn(move || {
-                let _keep = scope;
-                let entry = sched.pop().expect("the task's entry");
-                entry.run();
-            })
-        };
+        let (sched, counters, scope) = scope_with_tasks(1);
+        let worker = spawn_runner(&sched, &scope);
         scope.cancel();
-        // SAFETY: the body's count.
-        unsafe { CountLatch::dec(scope.count()) };
-        let parker = std::sync::Arc::new(Parker::new());
-        assert!(scope.count().latch().wait_parked(&parker, None));
-        assert_eq!(counters.drops.load(SeqCst), 1);
-        let polls = counters.polls.load(SeqCst);
+        end_body_and_wait(&scope);
+        assert_eq!(counters.drops(), 1);
+        let polls = counters.polls();
         assert!(polls <= 1);
-        assert_eq!(counters.outputs_dropped.load(SeqCst), polls);
+        assert_eq!(counters.outputs_dropped(), polls);
         assert_eq!(scope.outcome(), Outcome::Cancelled);
         worker.join().unwrap();
     });

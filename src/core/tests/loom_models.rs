@@ -6,11 +6,9 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
 use std::task::Waker;
 
-use loom::thread;
-
 use super::support::*;
 use crate::core::sync::{Arc, AtomicUsize};
-use crate::core::task::{Joining, Outcome, waker};
+use crate::core::task::{Joining, Outcome, TaskRef};
 
 /// A waker counting its wakes (loom-tracked).
 struct Count(AtomicUsize);
@@ -20,24 +18,28 @@ impl std::task::Wake for Count {
     }
 }
 
+/// What a `Script::UntilFlag` task waits for, to be done on another thread: the flag is set,
+/// then the task is woken.
+fn set_flag_and_wake(c: &Arc<Counters>, h: &TaskRef) -> impl FnOnce() + Send + 'static {
+    let w = task_waker_of(h);
+    let c = c.clone();
+    move || {
+        c.set_flag();
+        w.wake();
+    }
+}
+
 #[test]
 fn loom_wake_during_poll_repolls_once() {
     model(|| {
         let (s, c, h) = one_task(Script::UntilFlag);
-        let w = waker::task_waker(h.clone());
-        let c2 = c.clone();
-        let t = thread::spawn(move || {
-            c2.flag.store(true, SeqCst);
-            w.wake();
-        });
         // The worker: runs whatever is queued, concurrently with the wake.
-        s.run_all();
-        t.join().unwrap();
+        race(set_flag_and_wake(&c, &h), || s.run_all());
         s.run_all();
         // No lost wake: the poll after the flag was set saw it. No double poll (asserted in
         // the body). At most one re-poll.
         assert_eq!(outcome(&h), Some(Outcome::Ok));
-        assert!(c.polls.load(SeqCst) <= 2);
+        assert!(c.polls() <= 2);
         consume_output(take_output(&h));
         drop_handle(h);
     });
@@ -46,15 +48,11 @@ fn loom_wake_during_poll_repolls_once() {
 #[test]
 fn loom_wakes_from_several_threads_coalesce() {
     model(|| {
-        let (s, c, h) = one_task(Script::UntilFlag);
-        s.run_all();
-        c.flag.store(true, SeqCst);
-        let w1 = waker::task_waker(h.clone());
+        let (s, c, h) = idle_task();
+        c.set_flag();
+        let w1 = task_waker_of(&h);
         let w2 = w1.clone();
-        let t1 = thread::spawn(move || w1.wake());
-        let t2 = thread::spawn(move || w2.wake_by_ref());
-        t1.join().unwrap();
-        t2.join().unwrap();
+        race_two(move || w1.wake(), move || w2.wake_by_ref(), || {});
         assert_eq!(
             s.queued(),
             1,
@@ -74,19 +72,17 @@ fn loom_abort_vs_completion() {
     model(move || {
         let (s, c, h) = one_task(Script::Ready);
         let a = h.clone();
-        let t = thread::spawn(move || a.abort());
-        s.run_all();
-        t.join().unwrap();
+        race(move || a.abort(), || s.run_all());
         match outcome(&h) {
             Some(Outcome::Ok) => ok.fetch_add(1, SeqCst),
             Some(Outcome::Cancelled) => cancelled.fetch_add(1, SeqCst),
             other => panic!("unexpected outcome {other:?}"),
         };
-        assert_eq!(c.drops.load(SeqCst), 1, "the body is dropped exactly once");
+        assert_eq!(c.drops(), 1, "the body is dropped exactly once");
         drop_handle(h);
         // Never both: an output exists only for OK, and it is dropped exactly once.
-        let expected = usize::from(c.polls.load(SeqCst) == 1);
-        assert_eq!(c.outputs_dropped.load(SeqCst), expected);
+        let expected = usize::from(c.polls() == 1);
+        assert_eq!(c.outputs_dropped(), expected);
         assert_eq!(s.owned.len(), 0);
     });
     assert!(seen_ok.load(SeqCst) > 0, "completion winning is reachable");
@@ -99,17 +95,19 @@ fn loom_abort_vs_completion() {
 #[test]
 fn loom_abort_idle_task_vs_wake() {
     model(|| {
-        let (s, c, h) = one_task(Script::UntilFlag);
-        s.run_all();
-        let w = waker::task_waker(h.clone());
-        let t = thread::spawn(move || w.wake());
-        h.abort();
-        // Cancelled before abort returned, whatever the wake did.
-        assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-        assert_eq!(c.drops.load(SeqCst), 1);
-        t.join().unwrap();
+        let (s, c, h) = idle_task();
+        let w = task_waker_of(&h);
+        race(
+            move || w.wake(),
+            || {
+                h.abort();
+                // Cancelled before abort returned, whatever the wake did.
+                assert_eq!(outcome(&h), Some(Outcome::Cancelled));
+                assert_eq!(c.drops(), 1);
+            },
+        );
         assert_eq!(s.run_all(), 0, "a cancelled task is never polled again");
-        assert_eq!(c.polls.load(SeqCst), 1);
+        assert_eq!(c.polls(), 1);
         drop_and_check_released(&s, h);
     });
 }
@@ -119,19 +117,18 @@ fn loom_join_waker_registration_vs_completion() {
     model(|| {
         let (s, c, h) = one_task(Script::Ready);
         let s2 = s.clone();
-        let t = thread::spawn(move || {
-            s2.run_all();
-        });
         let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-        let polled = h.poll_join(&Waker::from(count.clone()));
-        t.join().unwrap();
+        let (_, polled) = race(
+            move || s2.run_all(),
+            || h.poll_join(&Waker::from(count.clone())),
+        );
         match polled {
             Some(o) => assert_eq!(o, Outcome::Ok),
             None => assert_eq!(count.0.load(SeqCst), 1, "registered: woken exactly once"),
         }
         assert!(count.0.load(SeqCst) <= 1);
         drop_handle(h);
-        assert_eq!(c.outputs_dropped.load(SeqCst), 1);
+        assert_eq!(c.outputs_dropped(), 1);
     });
 }
 
@@ -142,14 +139,8 @@ fn loom_handle_drop_vs_completion() {
         // A registered join waker too, so both the output and the waker have two candidates.
         let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
         assert_eq!(h.poll_join(&Waker::from(count.clone())), None);
-        let t = thread::spawn(move || drop_handle(h));
-        s.run_all();
-        t.join().unwrap();
-        assert_eq!(
-            c.outputs_dropped.load(SeqCst),
-            1,
-            "output dropped exactly once"
-        );
+        race(move || drop_handle(h), || s.run_all());
+        assert_eq!(c.outputs_dropped(), 1, "output dropped exactly once");
         // The join waker was dropped by exactly one side: only our clone is left.
         assert_eq!(std::sync::Arc::strong_count(&count), 1);
         assert_eq!(s.owned.len(), 0);
@@ -163,7 +154,7 @@ fn loom_shutdown_vs_spawn() {
         let c = Arc::new(Counters::default());
         let s2 = s.clone();
         let c2 = c.clone();
-        let t = thread::spawn(
+        let (h, ()) = race(
             move || match s2.spawn(TestBody::new(Script::Run, &c2), true) {
                 Ok(h) => Some(h.unwrap()),
                 Err(body) => {
@@ -172,12 +163,11 @@ fn loom_shutdown_vs_spawn() {
                     None
                 }
             },
+            || s.shutdown(),
         );
-        s.shutdown();
-        let h = t.join().unwrap();
         // Either the spawn was refused, or it landed before the close and was cancelled.
-        assert_eq!(c.drops.load(SeqCst), 1);
-        assert_eq!(c.polls.load(SeqCst), 0);
+        assert_eq!(c.drops(), 1);
+        assert_eq!(c.polls(), 0);
         if let Some(h) = h {
             assert_eq!(outcome(&h), Some(Outcome::Cancelled));
             drop_handle(h);
@@ -198,13 +188,14 @@ fn loom_timer_cancel_vs_fire() {
             crate::core::timer::TimerTarget::Wake(Waker::from(count.clone())),
         );
         let d2 = driver.clone();
-        let t = thread::spawn(move || {
-            let due =
-                d2.take_expired(std::time::Instant::now() + std::time::Duration::from_secs(1));
-            crate::core::timer::fire(due, drop);
-        });
-        let cancelled = driver.cancel(key).is_some();
-        t.join().unwrap();
+        let ((), cancelled) = race(
+            move || {
+                let due =
+                    d2.take_expired(std::time::Instant::now() + std::time::Duration::from_secs(1));
+                crate::core::timer::fire(due, drop);
+            },
+            || driver.cancel(key).is_some(),
+        );
         // Exactly one side got the entry: fired (woken once) or cancelled (never woken).
         assert_eq!(count.0.load(SeqCst), usize::from(!cancelled));
         assert!(!driver.has_pending());
@@ -222,14 +213,12 @@ fn loom_abort_sleeping_task_vs_timer_fire() {
         let (s, c, h) = one_task(Script::SleepOnce);
         s.run_all();
         let s2 = s.clone();
-        let t = thread::spawn(move || s2.fire_timers());
-        h.abort();
-        t.join().unwrap();
+        race(move || s2.fire_timers(), || h.abort());
         s.run_all();
         // The abort claimed the idle sleeper: cancelled before it returned, its timer entry
         // released (by the abort, or consumed by the fire whose wake found it complete).
         assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-        assert_eq!(c.polls.load(SeqCst), 1);
+        assert_eq!(c.polls(), 1);
         assert!(!s.timers.has_pending());
         drop_and_check_released(&s, h);
     });
@@ -238,22 +227,16 @@ fn loom_abort_sleeping_task_vs_timer_fire() {
 #[test]
 fn loom_local_abort_vs_wake_cancels_on_owner() {
     model(|| {
-        let (s, c, h) = one_bound_task(Script::UntilFlag);
-        s.run_all();
-        let w = waker::task_waker(h.clone());
+        let (s, c, h) = idle_bound_task();
+        let w = task_waker_of(&h);
         let a = h.clone();
-        let t1 = thread::spawn(move || a.abort());
-        let t2 = thread::spawn(move || w.wake());
-        t1.join().unwrap();
-        t2.join().unwrap();
+        race_two(move || a.abort(), move || w.wake(), || {});
         // Not cancelled by the aborting thread: the owner does it at its next run.
-        assert_eq!(c.drops.load(SeqCst), 0);
+        assert_eq!(c.drops(), 0);
         assert_eq!(s.queued(), 1, "abort and wake coalesce into one entry");
         s.run_all();
-        assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-        assert_eq!(c.polls.load(SeqCst), 1, "never polled after the abort");
-        assert_eq!(c.drops.load(SeqCst), 1);
-        drop_and_check_released(&s, h);
+        // Never polled after the abort.
+        assert_cancelled_and_released(&s, &c, h, 1);
     });
 }
 
@@ -274,21 +257,14 @@ fn loom_local_executor_wake_vs_run() {
             .unwrap();
         assert_eq!(notified.load(SeqCst), 1, "the spawn filled the empty queue");
         assert_eq!(s.run(usize::MAX), Ok(1));
-        let w = waker::task_waker(h.clone());
-        let c2 = c.clone();
-        let t = thread::spawn(move || {
-            c2.flag.store(true, SeqCst);
-            w.wake();
-        });
         // The owner runs its queue while the wake arrives (before, during or after the poll).
-        s.run(usize::MAX).unwrap();
-        t.join().unwrap();
+        race(set_flag_and_wake(&c, &h), || s.run(usize::MAX).unwrap());
         s.run(usize::MAX).unwrap();
         // The wake was not lost, queued one entry (the owner was told once), and the task was
         // never polled twice at once (asserted in the body) nor more than once per wake.
         assert_eq!(outcome(&h), Some(Outcome::Ok));
         assert_eq!(notified.load(SeqCst), 2);
-        let polls = c.polls.load(SeqCst);
+        let polls = c.polls();
         assert!((2..=3).contains(&polls), "polls: {polls}");
         consume_output(take_output(&h));
         drop_handle(h);

@@ -11,6 +11,7 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Release, SeqCst};
 
 use loom::thread;
@@ -41,10 +42,10 @@ struct Pool {
     main: std::sync::Arc<Parker>,
 }
 
-/// Starts a model thread running worker `index`'s loop.
-fn spawn_worker(pool: &Arc<Pool>, index: usize) -> thread::JoinHandle<()> {
+/// Starts a model thread running `f` on the pool.
+fn on_thread(pool: &Arc<Pool>, f: impl FnOnce(&Pool) + Send + 'static) -> thread::JoinHandle<()> {
     let pool = pool.clone();
-    thread::spawn(move || pool.worker_loop(index))
+    thread::spawn(move || f(&pool))
 }
 
 impl Pool {
@@ -61,6 +62,16 @@ impl Pool {
             exiting: AtomicBool::new(false),
             main: std::sync::Arc::new(Parker::new()),
         })
+    }
+
+    /// A pool of `workers` workers, those in `running` running their loop on model threads (the
+    /// others are played by the model's own threads). Returns the loops' threads, for `finish`.
+    fn start(workers: usize, running: Range<usize>) -> (Arc<Pool>, Vec<thread::JoinHandle<()>>) {
+        let pool = Pool::new(workers);
+        let loops = running
+            .map(|i| on_thread(&pool, move |pool| pool.worker_loop(i)))
+            .collect();
+        (pool, loops)
     }
 
     /// `Runtime::notify_worker`.
@@ -164,8 +175,9 @@ impl Pool {
         }
     }
 
-    /// The model's end: wait until `n` tasks ran, then let the workers exit.
-    fn finish(&self, n: usize) {
+    /// The model's end: wait until `n` tasks ran, then let the workers exit, join their `loops`
+    /// and check that exactly `n` tasks ran.
+    fn finish(&self, n: usize, loops: Vec<thread::JoinHandle<()>>) {
         while self.ran.load(SeqCst) < n {
             self.main.park(None);
         }
@@ -173,6 +185,10 @@ impl Pool {
         for p in &self.parkers {
             p.unpark();
         }
+        for l in loops {
+            l.join().unwrap();
+        }
+        assert_eq!(self.ran.load(SeqCst), n);
     }
 }
 
@@ -183,10 +199,8 @@ impl Pool {
 #[test]
 fn loom_worker_join_wakeup_restores_search_role() {
     model(|| {
-        let pool = Pool::new(2);
+        let (pool, idle_worker) = Pool::start(2, 1..2);
         let done = Arc::new(AtomicBool::new(false));
-
-        let idle_worker = spawn_worker(&pool, 1);
         let joiner = {
             let (pool, done) = (pool.clone(), done.clone());
             thread::spawn(move || {
@@ -227,9 +241,7 @@ fn loom_worker_join_wakeup_restores_search_role() {
         pool.push(7);
         completer.join().unwrap();
         joiner.join().unwrap();
-        pool.finish(1);
-        idle_worker.join().unwrap();
-        assert_eq!(pool.ran.load(SeqCst), 1);
+        pool.finish(1, idle_worker);
     });
 }
 
@@ -240,20 +252,11 @@ fn loom_worker_join_wakeup_restores_search_role() {
 #[test]
 fn loom_worker_spawn_then_block_wakes_idle_worker() {
     model(|| {
-        let pool = Pool::new(2);
-        let idle_worker = spawn_worker(&pool, 1);
-        let spawner = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                // Worker 0 runs a task: it spawns, then blocks (on a condition variable, say):
-                // from here on worker 0 takes nothing from the queues.
-                pool.push_local(1);
-            })
-        };
-        spawner.join().unwrap();
-        pool.finish(1);
-        idle_worker.join().unwrap();
-        assert_eq!(pool.ran.load(SeqCst), 1);
+        let (pool, idle_worker) = Pool::start(2, 1..2);
+        // Worker 0 runs a task: it spawns, then blocks (on a condition variable, say): from here
+        // on worker 0 takes nothing from the queues.
+        on_thread(&pool, |pool| pool.push_local(1)).join().unwrap();
+        pool.finish(1, idle_worker);
     });
 }
 
@@ -263,15 +266,10 @@ fn loom_worker_spawn_then_block_wakes_idle_worker() {
 #[test]
 fn loom_worker_burst_two_sleepers() {
     model(|| {
-        let pool = Pool::new(2);
-        let workers: Vec<_> = (0..2).map(|i| spawn_worker(&pool, i)).collect();
+        let (pool, workers) = Pool::start(2, 0..2);
         pool.push(0);
         pool.push(1);
-        pool.finish(2);
-        for w in workers {
-            w.join().unwrap();
-        }
-        assert_eq!(pool.ran.load(SeqCst), 2);
+        pool.finish(2, workers);
     });
 }
 
@@ -288,28 +286,25 @@ fn loom_spawn_after_vs_shutdown_timer_drain() {
         let driver = Arc::new(TimerDriver::new());
         let key = TimerKey::new(std::time::Instant::now() + std::time::Duration::from_secs(60));
         let d2 = driver.clone();
-        let spawner = thread::spawn(move || {
-            if let InsertOutcome::Refused(target) = d2.insert(key, TimerTarget::Start(entry)) {
-                drop(target);
-            }
-        });
-        // Shutdown: close the owner list and abort what is listed, then drain the timers.
         let s2 = s.clone();
-        let shutdown = thread::spawn(move || {
-            for t in s2.owned.close_and_collect() {
-                t.abort();
-            }
-        });
-        drop(driver.drain());
-        spawner.join().unwrap();
-        shutdown.join().unwrap();
+        race_two(
+            move || {
+                if let InsertOutcome::Refused(target) = d2.insert(key, TimerTarget::Start(entry)) {
+                    drop(target);
+                }
+            },
+            // Shutdown: close the owner list and abort what is listed, then drain the timers.
+            move || {
+                for t in s2.owned.close_and_collect() {
+                    t.abort();
+                }
+            },
+            || drop(driver.drain()),
+        );
         // Whatever a drain that ran before the insert missed, a second one (or the refusal)
         // accounts for: nothing may stay pending after shutdown's drain.
         assert!(!driver.has_pending(), "a start entry outlived the drain");
-        assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-        assert_eq!(c.drops.load(SeqCst), 1, "drop_arg exactly once");
-        assert_eq!(c.polls.load(SeqCst), 0);
-        drop_and_check_released(&s, h);
+        assert_cancelled_and_released(&s, &c, h, 0);
     });
 }
 
@@ -323,18 +318,19 @@ fn loom_block_on_spawn_vs_shutdown() {
         let sched = crate::core::local_scheduler::LocalScheduler::new(None, None);
         let c = Arc::new(Counters::default());
         let s2 = sched.clone();
-        let shutdown = thread::spawn(move || s2.abort_all());
-        let spawned = match sched.spawn(TestBody::new(Script::Ready, &c), Joining::Handle) {
-            Ok(h) => Some(h.expect("handle")),
-            Err((_, body)) => {
-                // What block_on hands back to its caller: the caller still owns the state,
-                // untouched, and releases it itself (the one drop counted below).
-                assert_eq!(c.drops.load(SeqCst), 0);
-                drop(body);
-                None
-            }
-        };
-        shutdown.join().unwrap();
+        let ((), spawned) = race(
+            move || s2.abort_all(),
+            || match sched.spawn(TestBody::new(Script::Ready, &c), Joining::Handle) {
+                Ok(h) => Some(h.expect("handle")),
+                Err((_, body)) => {
+                    // What block_on hands back to its caller: the caller still owns the state,
+                    // untouched, and releases it itself (the one drop counted below).
+                    assert_eq!(c.drops(), 0);
+                    drop(body);
+                    None
+                }
+            },
+        );
         // The owner thread runs what was queued (an abort of a thread-bound task is carried out
         // here), then closes.
         sched.run(usize::MAX).unwrap();
@@ -347,10 +343,10 @@ fn loom_block_on_spawn_vs_shutdown() {
                 if o == Outcome::Ok {
                     consume_output(take_output(&h));
                 }
-                assert_eq!(c.drops.load(SeqCst), 1);
+                assert_eq!(c.drops(), 1);
                 drop_handle(h);
             }
-            None => assert_eq!(c.drops.load(SeqCst), 1, "released by the caller only"),
+            None => assert_eq!(c.drops(), 1, "released by the caller only"),
         }
         assert_eq!(sched.owned.len(), 0);
     });
@@ -364,12 +360,9 @@ fn loom_block_on_spawn_vs_shutdown() {
 #[test]
 fn loom_job_push_wakes_idle_worker() {
     model(|| {
-        let pool = Pool::new(2);
-        let idle_worker = spawn_worker(&pool, 1);
+        let (pool, idle_worker) = Pool::start(2, 1..2);
         // Worker 0 (this thread) pushes `b`, then runs an `a` that waits for `b`.
         pool.push_job();
-        pool.finish(1);
-        idle_worker.join().unwrap();
-        assert_eq!(pool.ran.load(SeqCst), 1);
+        pool.finish(1, idle_worker);
     });
 }

@@ -1,7 +1,6 @@
 //! The runtime with real threads: spawn, join (parked and helping), yield, blocking pool,
 //! shutdown with queued/idle tasks, metrics, and teardown leaving no thread behind.
 
-use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
 use super::support::*;
@@ -55,7 +54,7 @@ fn spawn_and_join_many_from_outside() {
         consume_output(take_output(&h));
         drop_handle(h);
     }
-    assert_eq!(c.drops.load(SeqCst), n(2000));
+    assert_eq!(c.drops(), n(2000));
     let m = rt.metrics();
     assert_eq!(m.spawned, n(2000) as u64);
     assert_eq!(m.completed, n(2000) as u64);
@@ -72,12 +71,12 @@ fn join_with_deadline_times_out_then_succeeds() {
     let deadline = start + Duration::from_millis(20);
     assert_eq!(join_task(&h, Some(deadline)), None);
     assert!(start.elapsed() >= Duration::from_millis(20));
-    c.flag.store(true, SeqCst);
+    c.set_flag();
     waker::task_waker(h.clone()).wake();
     assert_eq!(join_task(&h, None), Some(Outcome::Ok));
     drop_handle(h);
     rt.shutdown_and_join();
-    assert_eq!(c.outputs_dropped.load(SeqCst), 1);
+    assert_eq!(c.outputs_dropped(), 1);
 }
 
 #[test]
@@ -113,14 +112,14 @@ fn shutdown_cancels_idle_tasks_and_refuses_spawns() {
         .collect();
     // Let them all be polled once and go idle.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while c.polls.load(SeqCst) < n(200) && Instant::now() < deadline {
+    while c.polls() < n(200) && Instant::now() < deadline {
         std::thread::yield_now();
     }
     assert_eq!(rt.shutdown(Some(Duration::from_secs(10))), Ok(()));
     for h in &handles {
         assert_eq!(join_task(h, None), Some(Outcome::Cancelled));
     }
-    assert_eq!(c.drops.load(SeqCst), n(200));
+    assert_eq!(c.drops(), n(200));
     let refused = rt.spawn(
         TestBody::new(Script::Run, &c),
         Placement::Worker,

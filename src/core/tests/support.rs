@@ -2,11 +2,12 @@
 //! the test drains by hand, so a test (or a loom model) decides exactly which thread runs what.
 
 use std::collections::VecDeque;
+use std::task::Waker;
 
 use crate::core::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::core::task::{
     self, Body, BodyPoll, Context, JoinHandle, Joining, Notified, Outcome, OwnedTasks, Placement,
-    Schedule, ScheduleKind, TaskResult,
+    Schedule, ScheduleKind, TaskRef, TaskResult,
 };
 use crate::core::timer::{TimerDriver, TimerKey, TimerTarget};
 
@@ -138,6 +139,34 @@ pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
     b.check(f);
 }
 
+/// Runs `other` on a new loom thread while this thread runs `here`, then joins it: a model's
+/// race of one thread against the test's own. Returns both results.
+#[cfg(loom)]
+pub(crate) fn race<T: Send + 'static, R>(
+    other: impl FnOnce() -> T + Send + 'static,
+    here: impl FnOnce() -> R,
+) -> (T, R) {
+    let t = loom::thread::spawn(other);
+    let r = here();
+    (t.join().unwrap(), r)
+}
+
+/// Runs `a` and `b` on two new loom threads (started, then joined, in that order) while this
+/// thread runs `here`; returns what `here` returned.
+#[cfg(loom)]
+pub(crate) fn race_two<R>(
+    a: impl FnOnce() + Send + 'static,
+    b: impl FnOnce() + Send + 'static,
+    here: impl FnOnce() -> R,
+) -> R {
+    let ta = loom::thread::spawn(a);
+    let tb = loom::thread::spawn(b);
+    let r = here();
+    ta.join().unwrap();
+    tb.join().unwrap();
+    r
+}
+
 /// What a test body does on each poll.
 #[derive(Clone, Copy)]
 pub(crate) enum Script {
@@ -157,13 +186,36 @@ pub(crate) enum Script {
     AbortSelf { then_ready: bool },
 }
 
-/// Counters shared between a test and its tasks.
+/// Counters shared between a test and its tasks, and the flag `Script::UntilFlag` waits for.
+/// Tests read and set them through the methods (all SeqCst).
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) polls: AtomicUsize,
-    pub(crate) drops: AtomicUsize,
-    pub(crate) outputs_dropped: AtomicUsize,
-    pub(crate) flag: AtomicBool,
+    polls: AtomicUsize,
+    drops: AtomicUsize,
+    outputs_dropped: AtomicUsize,
+    flag: AtomicBool,
+}
+
+impl Counters {
+    /// Polls of the tasks' bodies so far.
+    pub(crate) fn polls(&self) -> usize {
+        self.polls.load(Ordering::SeqCst)
+    }
+
+    /// Bodies dropped (the C layer's drop_arg) so far.
+    pub(crate) fn drops(&self) -> usize {
+        self.drops.load(Ordering::SeqCst)
+    }
+
+    /// Outputs dropped so far.
+    pub(crate) fn outputs_dropped(&self) -> usize {
+        self.outputs_dropped.load(Ordering::SeqCst)
+    }
+
+    /// Lets the `Script::UntilFlag` tasks finish at their next poll.
+    pub(crate) fn set_flag(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+    }
 }
 
 pub(crate) struct TestBody {
@@ -233,7 +285,7 @@ impl Body for TestBody {
                 }
             }
             Script::SleepOnce => {
-                if self.counters.polls.load(Ordering::SeqCst) == 1 {
+                if self.counters.polls() == 1 {
                     cx.sleep_until(std::time::Instant::now());
                     BodyPoll::Pending
                 } else {
@@ -241,7 +293,7 @@ impl Body for TestBody {
                 }
             }
             Script::WakeSelfOnce => {
-                if self.counters.polls.load(Ordering::SeqCst) == 1 {
+                if self.counters.polls() == 1 {
                     cx.waker().wake_by_ref();
                     BodyPoll::Pending
                 } else {
@@ -311,6 +363,30 @@ pub(crate) fn one_bound_task(
     (s, c, h)
 }
 
+/// [`one_task`] run up to its wait: a `Script::UntilFlag` task polled once (Pending), idle
+/// until woken.
+pub(crate) fn idle_task() -> (std::sync::Arc<TestScheduler>, Arc<Counters>, JoinHandle) {
+    let (s, c, h) = one_task(Script::UntilFlag);
+    s.run_all();
+    (s, c, h)
+}
+
+/// [`idle_task`] with a thread-bound task.
+pub(crate) fn idle_bound_task() -> (
+    std::sync::Arc<TestScheduler<true>>,
+    Arc<Counters>,
+    JoinHandle,
+) {
+    let (s, c, h) = one_bound_task(Script::UntilFlag);
+    s.run_all();
+    (s, c, h)
+}
+
+/// A waker of the task.
+pub(crate) fn task_waker_of(h: &TaskRef) -> Waker {
+    task::waker::task_waker(h.clone())
+}
+
 /// The outcome of a completed task through its handle.
 pub(crate) fn outcome(h: &JoinHandle) -> Option<Outcome> {
     h.outcome()
@@ -329,6 +405,21 @@ pub(crate) fn take_output(h: &JoinHandle) -> *mut () {
 pub(crate) fn drop_and_check_released<const B: bool>(s: &TestScheduler<B>, h: JoinHandle) {
     drop(h);
     assert_eq!(s.owned.len(), 0, "the task was released");
+}
+
+/// The end of a test whose task was cancelled after `polls` polls: its body was dropped exactly
+/// once, and dropping the handle releases it.
+#[cfg(loom)]
+pub(crate) fn assert_cancelled_and_released<const B: bool>(
+    s: &TestScheduler<B>,
+    c: &Counters,
+    h: JoinHandle,
+    polls: usize,
+) {
+    assert_eq!(outcome(&h), Some(Outcome::Cancelled));
+    assert_eq!(c.polls(), polls, "polls before the cancel");
+    assert_eq!(c.drops(), 1, "drop_arg exactly once");
+    drop_and_check_released(s, h);
 }
 
 /// Drops a join handle the way the C handle's free does (clears the join interest).

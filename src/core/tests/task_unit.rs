@@ -6,14 +6,9 @@ use std::task::{Wake, Waker};
 use super::support::*;
 use crate::core::sync::{Arc, AtomicUsize};
 use crate::core::task::{COMPLETE, Outcome, REF_SHIFT, SCHEDULED};
-use crate::core::task::{TaskRef, waker};
 
 fn setup() -> (Arc<TestScheduler>, Arc<Counters>) {
     (TestScheduler::new(), Arc::new(Counters::default()))
-}
-
-fn task_waker_of(h: &TaskRef) -> Waker {
-    waker::task_waker(h.clone())
 }
 
 #[test]
@@ -22,13 +17,13 @@ fn run_to_completion_hands_out_output_once() {
     assert_eq!(outcome(&h), None);
     assert_eq!(s.run_all(), 1);
     assert_eq!(outcome(&h), Some(Outcome::Ok));
-    assert_eq!(c.drops.load(SeqCst), 1, "body dropped at completion");
+    assert_eq!(c.drops(), 1, "body dropped at completion");
     let out = take_output(&h);
     assert!(!out.is_null());
     assert!(take_output(&h).is_null(), "output handed out once");
     consume_output(out);
     drop_handle(h);
-    assert_eq!(c.outputs_dropped.load(SeqCst), 0);
+    assert_eq!(c.outputs_dropped(), 0);
     assert_eq!(s.owned.len(), 0);
 }
 
@@ -41,17 +36,17 @@ fn detached_output_is_dropped_by_completer() {
             .is_none()
     );
     s.run_all();
-    assert_eq!(c.outputs_dropped.load(SeqCst), 1);
-    assert_eq!(c.drops.load(SeqCst), 1);
+    assert_eq!(c.outputs_dropped(), 1);
+    assert_eq!(c.drops(), 1);
 }
 
 #[test]
 fn handle_dropped_after_completion_drops_untaken_output() {
     let (s, c, h) = one_task(Script::Ready);
     s.run_all();
-    assert_eq!(c.outputs_dropped.load(SeqCst), 0);
+    assert_eq!(c.outputs_dropped(), 0);
     drop_handle(h);
-    assert_eq!(c.outputs_dropped.load(SeqCst), 1);
+    assert_eq!(c.outputs_dropped(), 1);
 }
 
 #[test]
@@ -59,7 +54,7 @@ fn handle_dropped_before_completion_detaches() {
     let (s, c, h) = one_task(Script::Ready);
     drop_handle(h);
     assert_eq!(s.run_all(), 1);
-    assert_eq!(c.outputs_dropped.load(SeqCst), 1);
+    assert_eq!(c.outputs_dropped(), 1);
     assert_eq!(s.owned.len(), 0);
 }
 
@@ -73,7 +68,7 @@ fn wakes_coalesce_into_one_poll() {
     let by_val = w.clone();
     by_val.wake();
     assert_eq!(s.queued(), 1, "three wakes of an idle task queue it once");
-    c.flag.store(true, SeqCst);
+    c.set_flag();
     assert_eq!(s.run_all(), 1);
     assert_eq!(outcome(&h), Some(Outcome::Ok));
     w.wake_by_ref();
@@ -88,7 +83,7 @@ fn wake_during_poll_reschedules_once() {
     assert!(s.pop().unwrap().run());
     assert_eq!(s.queued(), 1, "woken during its poll: requeued once");
     assert_eq!(s.run_all(), 1);
-    assert_eq!(c.polls.load(SeqCst), 2);
+    assert_eq!(c.polls(), 2);
     assert_eq!(outcome(&h), Some(Outcome::Ok));
     drop_handle(h);
 }
@@ -106,14 +101,10 @@ fn abort_before_start_cancels_at_once() {
     let (s, c, h) = one_task(Script::Run);
     h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-    assert_eq!(
-        c.drops.load(SeqCst),
-        1,
-        "drop_arg ran before abort returned"
-    );
+    assert_eq!(c.drops(), 1, "drop_arg ran before abort returned");
     assert_eq!(s.owned.len(), 1, "still listed: its queue entry exists");
     assert_eq!(s.run_all(), 0, "the stale entry does not run the task");
-    assert_eq!(c.polls.load(SeqCst), 0);
+    assert_eq!(c.polls(), 0);
     assert_eq!(
         s.owned.len(),
         0,
@@ -125,12 +116,11 @@ fn abort_before_start_cancels_at_once() {
 
 #[test]
 fn abort_idle_task_cancels_and_ignores_later_wakes() {
-    let (s, c, h) = one_task(Script::UntilFlag);
-    s.run_all();
+    let (s, c, h) = idle_task();
     let w = task_waker_of(&h);
     h.abort();
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-    assert_eq!(c.drops.load(SeqCst), 1);
+    assert_eq!(c.drops(), 1);
     assert_eq!(s.owned.len(), 0, "no entry: released at once");
     w.wake();
     assert_eq!(s.queued(), 0);
@@ -152,7 +142,7 @@ fn abort_during_poll_cancels_at_pending_but_ready_stands() {
         "READY from the aborted poll stands"
     );
     drop_handle(h);
-    assert_eq!(c2.outputs_dropped.load(SeqCst), 1);
+    assert_eq!(c2.outputs_dropped(), 1);
 }
 
 #[test]
@@ -180,7 +170,7 @@ fn join_waker_is_woken_exactly_at_completion_and_replaced() {
     assert_eq!(h.poll_join(&Waker::from(second.clone())), None);
     s.run_all();
     assert_eq!(second.0.load(SeqCst), 0, "not woken before completion");
-    c.flag.store(true, SeqCst);
+    c.set_flag();
     task_waker_of(&h).wake();
     s.run_all();
     assert_eq!(first.0.load(SeqCst), 0, "a replaced waker is not woken");
@@ -210,16 +200,12 @@ fn shutdown_cancels_queued_and_idle_and_refuses_spawns() {
     s.shutdown();
     assert_eq!(outcome(&idle), Some(Outcome::Cancelled));
     assert_eq!(outcome(&queued), Some(Outcome::Cancelled));
-    assert_eq!(c.drops.load(SeqCst), 3, "every body dropped exactly once");
+    assert_eq!(c.drops(), 3, "every body dropped exactly once");
     assert_eq!(s.owned.len(), 0);
     let refused = s.spawn(TestBody::new(Script::Run, &c), true);
     let body = refused.err().expect("spawn after shutdown is refused");
     drop(body);
-    assert_eq!(
-        c.drops.load(SeqCst),
-        4,
-        "the refused body came back to the caller"
-    );
+    assert_eq!(c.drops(), 4, "the refused body came back to the caller");
     drop_handle(idle);
     drop_handle(queued);
     let counts = s.owned.counts();
@@ -275,14 +261,13 @@ fn sleeping_task_is_woken_by_its_timer_and_abort_releases_the_timer() {
 
 #[test]
 fn abort_of_thread_bound_task_is_carried_out_by_its_owner() {
-    let (s, c, h) = one_bound_task(Script::UntilFlag);
-    s.run_all();
+    let (s, c, h) = idle_bound_task();
     h.abort();
     assert_eq!(outcome(&h), None, "not cancelled by the aborting thread");
-    assert_eq!(c.drops.load(SeqCst), 0);
+    assert_eq!(c.drops(), 0);
     assert_eq!(s.queued(), 1);
     assert_eq!(s.run_all(), 0, "cancelled without a poll");
     assert_eq!(outcome(&h), Some(Outcome::Cancelled));
-    assert_eq!(c.drops.load(SeqCst), 1);
+    assert_eq!(c.drops(), 1);
     drop_handle(h);
 }
