@@ -78,10 +78,17 @@ for src in c-tests/*.c; do
   [[ $name == *_common ]] && continue
   # It re-runs itself under valgrind, which cannot run a sanitizer-instrumented binary.
   [[ $name == regress_no_recycle_valgrind ]] && continue
+  # It measures resident memory, which a sanitizer's shadow memory (and ASan's quarantine of
+  # freed blocks) dominates.
+  if [[ $name == regress_inline_join_memory ]]; then
+    echo "csan-$mode: $name skipped (measures RSS; shadow memory dominates it)"
+    continue
+  fi
   if [[ $mode == thread ]]; then
     case $name in
       # ThreadSanitizer refuses to start threads in the child of a multi-threaded fork.
-      regress_fork_child_runtimes) echo "csan-$mode: $name skipped (TSan: no threads after fork)"; continue ;;
+      regress_fork_child_runtimes | regress_fork_while_spawning)
+        echo "csan-$mode: $name skipped (TSan: no threads after fork)"; continue ;;
       # ThreadSanitizer starts a background thread of its own after the test's baseline thread
       # count, so "every runtime thread has exited" can never read back the baseline.
       many_runtimes) echo "csan-$mode: $name skipped (TSan's own thread skews the thread count)"; continue ;;
@@ -175,8 +182,13 @@ probe_reports=0
 if "$cc" "${cflags[@]}" -c "$probe.c" -o "$probe.o" &&
    "$cc" -o "$probe" "$probe.o" "${common[@]}" -L"$lib" -ltasks -Wl,-rpath,"$lib" -rdynamic \
      -Wl,--whole-archive "$rt" -Wl,--no-whole-archive -lpthread -ldl -lm -lrt -lstdc++; then
-  timeout 60 "$probe" >"$logs/probe.log" 2>&1
-  probe_reports=$(grep -cE "$marker" "$logs/probe.log")
+  # ThreadSanitizer misses the planted race in about 1 run in 7 (measured: 17 of 20 reported),
+  # so the probe gets three tries; the address probe is deterministic and stops at the first.
+  for _ in 1 2 3; do
+    timeout 60 "$probe" >"$logs/probe.log" 2>&1
+    probe_reports=$(grep -cE "$marker" "$logs/probe.log")
+    [[ $probe_reports -gt 0 ]] && break
+  done
 fi
 if [[ $probe_reports -gt 0 ]]; then
   echo "csan-$mode: probe ok (the planted bug was reported: the sanitizer sees through libtasks)"
