@@ -87,10 +87,17 @@ fn no_recycle_set() -> bool {
     }
 }
 
-/// The allocator every call forwards to (deciding on the first call).
-#[inline]
-fn chosen() -> &'static dyn GlobalAlloc {
-    if system() { &System } else { &MiMalloc }
+/// Forwards one `GlobalAlloc` call to the chosen allocator (deciding on the first call). Static
+/// dispatch, not a `&dyn GlobalAlloc`: both allocators' entry points stay inlinable (an indirect
+/// call per allocation measured 5-7% slower on spawn_many_remote).
+macro_rules! forward {
+    ($method:ident($($arg:expr),*)) => {
+        if system() {
+            System.$method($($arg),*)
+        } else {
+            MiMalloc.$method($($arg),*)
+        }
+    };
 }
 
 // SAFETY: every call forwards to one of two GlobalAlloc implementations, the same one for the
@@ -100,25 +107,25 @@ unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract.
-        unsafe { chosen().alloc(layout) }
+        unsafe { forward!(alloc(layout)) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract.
-        unsafe { chosen().alloc_zeroed(layout) }
+        unsafe { forward!(alloc_zeroed(layout)) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: the caller's contract; `ptr` came from the same allocator.
-        unsafe { chosen().dealloc(ptr, layout) }
+        unsafe { forward!(dealloc(ptr, layout)) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller's contract; `ptr` came from the same allocator.
-        unsafe { chosen().realloc(ptr, layout, new_size) }
+        unsafe { forward!(realloc(ptr, layout, new_size)) }
     }
 }
 
