@@ -44,28 +44,32 @@ static void *spawner(void *arg) {
     return NULL;
 }
 
+/* Spawns small_work on rt (NULL: the default runtime) and joins it: 0, or the step that failed. */
+static int spawn_and_join(tasks_runtime *rt) {
+    tasks_join_handle *h = NULL;
+    if (tasks_spawn(rt, small_work, NULL, NULL, &h) != TASKS_OK)
+        return 1;
+    tasks_status st = tasks_join_handle_join(h, TASKS_FOREVER, NULL);
+    tasks_join_handle_free(h);
+    return st == TASKS_OK ? 0 : 2;
+}
+
 /* Exit codes tell the parent which step failed; the watchdog aborts a hang (SIGABRT). */
 static void child(void) {
     watchdog_start(10, "fork child: runtime use after fork");
     tasks_runtime *c = NULL;
     if (tasks_runtime_new(&c) != TASKS_OK)
-        _exit(2);
+        _exit(10);
     for (int k = 0; k < 200; k++) {
-        tasks_join_handle *h = NULL;
-        if (tasks_spawn(c, small_work, NULL, NULL, &h) != TASKS_OK)
-            _exit(3);
-        if (tasks_join_handle_join(h, TASKS_FOREVER, NULL) != TASKS_OK)
-            _exit(4);
-        tasks_join_handle_free(h);
+        int failed = spawn_and_join(c);
+        if (failed)
+            _exit(10 + failed);
     }
-    tasks_join_handle *h = NULL;
-    if (tasks_spawn(NULL, small_work, NULL, NULL, &h) != TASKS_OK)
-        _exit(5);
-    if (tasks_join_handle_join(h, TASKS_FOREVER, NULL) != TASKS_OK)
-        _exit(6);
-    tasks_join_handle_free(h);
+    int failed = spawn_and_join(NULL);
+    if (failed)
+        _exit(20 + failed);
     if (tasks_runtime_free(c) != TASKS_OK)
-        _exit(7);
+        _exit(30);
     _exit(0);
 }
 
