@@ -366,3 +366,27 @@ fn loom_job_push_wakes_idle_worker() {
         pool.finish(1, idle_worker);
     });
 }
+
+/// The parker (`core::park`): an unpark racing with a park is never lost (loom reports the
+/// deadlock), and what the unparker wrote before `unpark` is visible, even through a relaxed
+/// load, once `park` returns for it; two unparks leave at most one token, so the parked thread
+/// returns once for both and nothing else breaks.
+#[test]
+fn loom_parker_unpark_vs_park() {
+    model(|| {
+        let parker = Arc::new(Parker::new());
+        let written = Arc::new(AtomicUsize::new(0));
+        let unparker = {
+            let (parker, written) = (parker.clone(), written.clone());
+            thread::spawn(move || {
+                written.store(1, std::sync::atomic::Ordering::Relaxed);
+                parker.unpark();
+                parker.unpark();
+            })
+        };
+        while written.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            parker.park(None);
+        }
+        unparker.join().unwrap();
+    });
+}
