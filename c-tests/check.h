@@ -19,6 +19,8 @@
  * - gate_t: a one-shot event (mutex + condvar): gate_open / gate_wait / gate_is_open.
  * - count_threads(): entries in /proc/self/task.
  * - make_rt(workers): a runtime built with the given number of workers.
+ * - spawn_join_sum(fn, a, b): inside a task, spawns fn(a) and fn(b) on the current runtime, joins both
+ *   (each must succeed) and returns the sum of their outputs as integers (fork-join recursion, e.g. fib).
  * - watchdog_start(secs, label) / watchdog_label(label) / watchdog_stop(): alarm()-based watchdog for tests
  *   where a deadlock is the plausible failure: after secs seconds it prints "WATCHDOG: <label> ..." and aborts,
  *   so a hang fails fast with a message instead of running into ctest's timeout.
@@ -210,6 +212,18 @@ static inline int count_threads(void) {
     }
     closedir(d);
     return n;
+}
+
+static inline intptr_t spawn_join_sum(tasks_fn fn, intptr_t a, intptr_t b) {
+    tasks_join_handle *ha = NULL, *hb = NULL;
+    CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, fn, (void *)a, NULL, &ha));
+    CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, fn, (void *)b, NULL, &hb));
+    void *ra = NULL, *rb = NULL;
+    CHECK_STATUS(TASKS_OK, tasks_join_handle_join(ha, TASKS_FOREVER, &ra));
+    CHECK_STATUS(TASKS_OK, tasks_join_handle_join(hb, TASKS_FOREVER, &rb));
+    tasks_join_handle_free(ha);
+    tasks_join_handle_free(hb);
+    return (intptr_t)ra + (intptr_t)rb;
 }
 
 static inline tasks_runtime *make_rt(size_t workers) {

@@ -17,15 +17,7 @@ static int32_t fib_task(void *arg, void **out) {
         *out = (void *)n;
         return 0;
     }
-    tasks_join_handle *a = NULL, *b = NULL;
-    CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, fib_task, (void *)(n - 1), NULL, &a));
-    CHECK_STATUS(TASKS_OK, tasks_spawn(NULL, fib_task, (void *)(n - 2), NULL, &b));
-    void *ra = NULL, *rb = NULL;
-    CHECK_STATUS(TASKS_OK, tasks_join_handle_join(a, TASKS_FOREVER, &ra));
-    CHECK_STATUS(TASKS_OK, tasks_join_handle_join(b, TASKS_FOREVER, &rb));
-    tasks_join_handle_free(a);
-    tasks_join_handle_free(b);
-    *out = (void *)((intptr_t)ra + (intptr_t)rb);
+    *out = (void *)spawn_join_sum(fib_task, n - 1, n - 2);
     return 0;
 }
 

@@ -108,6 +108,15 @@ typedef struct fail_ctx {
     int fail_index;
 } fail_ctx_t;
 
+/* Inside a scope task: waits (up to 10 s) until the task sees its cancellation; counts it if it did. */
+static void wait_for_cancel(void) {
+    uint64_t t0 = now_ns();
+    while (!tasks_current_is_cancelled() && now_ns() - t0 < 10 * SEC_NS)
+        sleep_ns(200000);
+    if (tasks_current_is_cancelled())
+        AT_ADD(&g.saw_cancel, 1);
+}
+
 static fail_ctx_t g_fail;
 
 static int32_t maybe_fail(void *arg, void **out) {
@@ -119,11 +128,7 @@ static int32_t maybe_fail(void *arg, void **out) {
         return 1;
     }
     /* wait (bounded) for the cancel the failure causes */
-    uint64_t t0 = now_ns();
-    while (!tasks_current_is_cancelled() && now_ns() - t0 < 10 * SEC_NS)
-        sleep_ns(200000);
-    if (tasks_current_is_cancelled())
-        AT_ADD(&g.saw_cancel, 1);
+    wait_for_cancel();
     return 0;
 }
 
@@ -176,11 +181,7 @@ static int32_t wait_cancel(void *arg, void **out) {
     (void)out;
     AT_ADD(&g.ran, 1);
     gate_open(&g_cancel.running);
-    uint64_t t0 = now_ns();
-    while (!tasks_current_is_cancelled() && now_ns() - t0 < 10 * SEC_NS)
-        sleep_ns(200000);
-    if (tasks_current_is_cancelled())
-        AT_ADD(&g.saw_cancel, 1);
+    wait_for_cancel();
     return 0;
 }
 
