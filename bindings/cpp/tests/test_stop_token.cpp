@@ -16,10 +16,18 @@ struct TokenWaiter {
     bool operator()() const {
         std::stop_token tok = tasks::current_stop_token();
         std::atomic<bool> called{false};
-        std::stop_callback cb(tok, [&called] { called = true; });
+        // The pause widens the window between the flag and the callback (see below).
+        std::stop_callback cb(tok, [&called] {
+            std::this_thread::sleep_for(5ms);
+            called = true;
+        });
         *started = true;
         auto end = std::chrono::steady_clock::now() + 20s;
-        while (!tok.stop_requested() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(1ms);
+        // request_stop() sets the flag first and then runs the callbacks on the aborting
+        // thread, so stop_requested() can be seen before `called` is: wait for both.
+        while (!(tok.stop_requested() && called) && std::chrono::steady_clock::now() < end) {
+            std::this_thread::sleep_for(1ms);
+        }
         return tok.stop_requested() && called;
     }
 };
