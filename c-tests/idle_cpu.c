@@ -34,9 +34,10 @@ int main(void) {
     uint64_t c0 = cpu_ns(), t0 = now_ns();
     sleep_ms(300);
     uint64_t used = cpu_ns() - c0, wall = now_ns() - t0;
-    /* Spinning workers would burn ~4 x 300 ms; allow 15 ms for timer ticks and noise. */
+    /* Spinning workers would burn ~4 x 300 ms; allow 40 ms (about 3%) for timer ticks and for a
+     * worker on a loaded machine that is still finishing its bounded search. */
     printf("idle_cpu: 4 idle workers used %.2f ms of CPU over %.0f ms\n", used / 1e6, wall / 1e6);
-    CHECK(used < 15 * MS_NS);
+    CHECK(used < 40 * MS_NS);
     free_rt(rt);
     return 0;
 }

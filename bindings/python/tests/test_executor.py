@@ -125,10 +125,10 @@ def test_shutdown_cancel_futures():
 
 def test_shutdown_no_wait():
     ex = libtasks.Executor(max_workers=1)
-    fs = [ex.submit(time.sleep, 0.05) for _ in range(4)]
+    fs = [ex.submit(time.sleep, 0.5) for _ in range(4)]
     t = time.monotonic()
     ex.shutdown(wait=False)
-    assert time.monotonic() - t < 0.1
+    assert time.monotonic() - t < 0.4  # waiting for even the first sleep would take 0.5 s
     with pytest.raises(RuntimeError):
         ex.submit(lambda: 1)
     assert [f.result(timeout=5) for f in fs] == [None] * 4

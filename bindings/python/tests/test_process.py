@@ -63,11 +63,19 @@ def _sigint_latencies(wait_expr, trials=3):
     return lat
 
 
+# Waits on the main thread run in 50 ms slices (_core._SLICE), so Ctrl-C lands within about 50 ms
+# on an idle machine. The bound leaves room for a loaded CI machine; an unsliced wait never lands.
+PROMPT_S = 0.3
+
+
+def assert_prompt(lat):
+    assert len(lat) == 3 and all(0 <= x < PROMPT_S for x in lat), lat
+
+
 @pytest.mark.parametrize("wait_expr", ["h.join()", "h.join(timeout=30)", "js.join_next()",
                                        "rt.shutdown()"])
 def test_ctrl_c_during_blocking_wait(wait_expr):
-    lat = _sigint_latencies(wait_expr)
-    assert len(lat) == 3 and all(0 <= x < 0.1 for x in lat), lat
+    assert_prompt(_sigint_latencies(wait_expr))
 
 
 EXIT_CASES = {
