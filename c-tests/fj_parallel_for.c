@@ -122,8 +122,13 @@ static void failure(size_t workers) {
 }
 
 /* ---- abort of the task running the loop ---- */
+/* Every piece waits until the abort has been made: a piece that simply slept could let the loop
+ * (two pieces on 1 worker, about eight on 4) finish before a slow main thread aborts it, and a loop
+ * that ran every subrange returns TASKS_OK. The pieces that run at once (one per worker) are fewer
+ * than the pieces, so at least one starts after the abort and must see it. */
 typedef struct slow {
-    gate_t first;
+    gate_t first;   /* a piece has started */
+    gate_t aborted; /* the main thread has aborted the looping task */
     long calls;
 } slow_t;
 
@@ -133,7 +138,7 @@ static int32_t slow_body(void *ctx, uint64_t b, uint64_t e) {
     (void)e;
     AT_ADD(&s->calls, 1);
     gate_open(&s->first);
-    sleep_ms(1);
+    gate_wait(&s->aborted);
     return 0;
 }
 
@@ -147,10 +152,12 @@ static void abort_caller(size_t workers) {
     slow_t s;
     memset(&s, 0, sizeof s);
     gate_init(&s.first);
+    gate_init(&s.aborted);
     tasks_join_handle *h = NULL;
     CHECK_STATUS(TASKS_OK, tasks_spawn(rt, loop_task, &s, NULL, &h));
     gate_wait(&s.first);
     tasks_join_handle_abort(h);
+    gate_open(&s.aborted);
     void *out = NULL;
     uint64_t t0 = now_ns();
     CHECK_STATUS(TASKS_OK, tasks_join_handle_join(h, JOIN_LONG, &out)); /* the task's own result stands */
@@ -159,6 +166,8 @@ static void abort_caller(size_t workers) {
     CHECK(AT_LOAD(&s.calls) < 100000);
     tasks_join_handle_free(h);
     free_rt(rt);
+    gate_destroy(&s.first);
+    gate_destroy(&s.aborted);
 }
 
 /* ---- nesting ---- */

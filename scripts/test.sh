@@ -10,7 +10,8 @@
 #             (scripts/python-env.sh; nothing is installed outside build/)
 #   cmake     configure build/ (CMAKE_BUILD_TYPE=Release: cargo --release)
 #   build     build build/: the library (cargo), C tests, examples, bindings
-#   ctest     C tests, header checks, exported symbols, install test, demo, C++ and Python tests
+#   ctest     C tests, header checks, exported symbols, install test, demo, bench smoke runs,
+#             C++ and Python tests
 #   header    include/tasks.h is what scripts/gen-header.sh generates from the sources (cbindgen,
 #             tools/gen-header), compared without touching the work tree (scripts/check-header.sh)
 # env: TASKS_TEST_SKIP="loom fmt ..." leaves stages out; BUILD_DIR (default build); JOBS.

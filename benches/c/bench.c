@@ -14,48 +14,23 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "tasks.h"
+
+#include "bench_harness.h"
 
 #define NUM_SPAWN 10000
 #define YIELD_TASKS 200
 #define NUM_YIELD 1000
 #define NUM_PINGS 1000
 #define CHAIN_LEN 1000
-#define FIB_N_DEFAULT 30
-
-#define MIN_ITERS 5
-#define MAX_ITERS 1000000
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
-static void die(const char *what, int status) {
-    fprintf(stderr, "bench: %s: unexpected status %d (%s)\n", what, status, tasks_status_str(status));
-    abort();
-}
-
-/* Expect TASKS_OK from a call returning tasks_status. */
-#define CHECK(call)                                   \
-    do {                                              \
-        tasks_status st_ = (call);                    \
-        if (st_ != TASKS_OK) die(#call, (int)st_);    \
-    } while (0)
-
 static void *xcalloc(size_t n, size_t size) {
     void *p = calloc(n, size);
-    if (p == NULL) {
-        fprintf(stderr, "bench: out of memory\n");
-        abort();
-    }
+    if (p == NULL) bench_oom();
     return p;
 }
 
@@ -97,71 +72,8 @@ static void count_down(void) {
     if (__atomic_fetch_sub(&rem, 1, __ATOMIC_RELAXED) == 1) latch_set();
 }
 
-/* ---- measurement ----------------------------------------------------------------------------- */
-
-typedef struct config {
-    size_t workers;
-    size_t iters; /* 0: by time */
-    uint64_t target_ns;
-    int n_only;
-    char **only;
-    unsigned fib_n;
-    tasks_runtime *rt;
-} config;
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static bool selected(const config *cfg, const char *name) {
-    if (cfg->n_only == 0) return true;
-    for (int i = 0; i < cfg->n_only; i++)
-        if (strcmp(cfg->only[i], name) == 0) return true;
-    return false;
-}
-
-static void measure(const config *cfg, const char *name, uint64_t units, const char *unit_name,
-                    void (*iteration)(const config *)) {
-    if (!selected(cfg, name)) return;
-    iteration(cfg); /* warm-up */
-    size_t cap = 64, n = 0;
-    uint64_t *samples = xcalloc(cap, sizeof *samples);
-    uint64_t start = now_ns();
-    for (;;) {
-        uint64_t t = now_ns();
-        iteration(cfg);
-        uint64_t end = now_ns();
-        if (n == cap) {
-            cap *= 2;
-            uint64_t *s = realloc(samples, cap * sizeof *samples);
-            if (s == NULL) {
-                fprintf(stderr, "bench: out of memory\n");
-                abort();
-            }
-            samples = s;
-        }
-        samples[n++] = end - t;
-        bool enough = cfg->iters ? n >= cfg->iters
-                                 : (n >= MIN_ITERS && end - start >= cfg->target_ns) || n >= MAX_ITERS;
-        if (enough) break;
-    }
-    qsort(samples, n, sizeof *samples, cmp_u64);
-    double median = n % 2 ? (double)samples[n / 2] : ((double)samples[n / 2 - 1] + (double)samples[n / 2]) / 2.0;
-    printf("libtasks %s %.1f\n", name, median / (double)units);
-    fflush(stdout);
-    fprintf(stderr,
-            "# libtasks %s: %zu iterations, median %.3f ms/iteration, %llu %s/iteration, min %.3f ms, max %.3f ms\n",
-            name, n, median / 1e6, (unsigned long long)units, unit_name, (double)samples[0] / 1e6,
-            (double)samples[n - 1] / 1e6);
-    free(samples);
-}
+/* The runtime the workloads run on (one for the whole process). */
+static tasks_runtime *rt;
 
 /* ---- spawn_many_remote: 10,000 trivial tasks spawned from the main thread, every handle joined - */
 
@@ -175,8 +87,9 @@ static int32_t dec_task(void *arg, void **out) {
 }
 
 static void spawn_many_remote(const config *cfg) {
+    (void)cfg;
     __atomic_store_n(&rem, NUM_SPAWN, __ATOMIC_RELAXED);
-    for (size_t i = 0; i < NUM_SPAWN; i++) CHECK(tasks_spawn(cfg->rt, dec_task, NULL, NULL, &handles[i]));
+    for (size_t i = 0; i < NUM_SPAWN; i++) CHECK(tasks_spawn(rt, dec_task, NULL, NULL, &handles[i]));
     for (size_t i = 0; i < NUM_SPAWN; i++) join_free(handles[i], "spawn_many_remote: join");
     size_t left = __atomic_load_n(&rem, __ATOMIC_RELAXED);
     if (left != 0) {
@@ -202,9 +115,10 @@ static int32_t spawn_many_local_root(void *arg, void **out) {
 }
 
 static void spawn_many_local(const config *cfg) {
+    (void)cfg;
     tasks_join_handle *root;
     __atomic_store_n(&rem, NUM_SPAWN, __ATOMIC_RELAXED);
-    CHECK(tasks_spawn(cfg->rt, spawn_many_local_root, NULL, NULL, &root));
+    CHECK(tasks_spawn(rt, spawn_many_local_root, NULL, NULL, &root));
     latch_wait();
     join_free(root, "spawn_many_local: join root");
 }
@@ -226,10 +140,11 @@ static tasks_poll yield_poll(void *state, tasks_context *cx, void **out) {
 }
 
 static void yield_many(const config *cfg) {
+    (void)cfg;
     __atomic_store_n(&rem, YIELD_TASKS, __ATOMIC_RELAXED);
     for (size_t i = 0; i < YIELD_TASKS; i++) {
         yield_counts[i] = 0;
-        CHECK(tasks_spawn_poll(cfg->rt, yield_poll, &yield_counts[i], NULL, NULL));
+        CHECK(tasks_spawn_poll(rt, yield_poll, &yield_counts[i], NULL, NULL));
     }
     latch_wait();
 }
@@ -335,9 +250,10 @@ static int32_t ping_pong_root(void *arg, void **out) {
 }
 
 static void ping_pong(const config *cfg) {
+    (void)cfg;
     tasks_join_handle *root;
     __atomic_store_n(&rem, NUM_PINGS, __ATOMIC_RELAXED);
-    CHECK(tasks_spawn(cfg->rt, ping_pong_root, NULL, NULL, &root));
+    CHECK(tasks_spawn(rt, ping_pong_root, NULL, NULL, &root));
     latch_wait();
     join_free(root, "ping_pong: join root");
 }
@@ -357,7 +273,8 @@ static int32_t chain_task(void *arg, void **out) {
 }
 
 static void chained_spawn(const config *cfg) {
-    CHECK(tasks_spawn(cfg->rt, chain_task, (void *)(uintptr_t)CHAIN_LEN, NULL, NULL));
+    (void)cfg;
+    CHECK(tasks_spawn(rt, chain_task, (void *)(uintptr_t)CHAIN_LEN, NULL, NULL));
     latch_wait();
 }
 
@@ -403,7 +320,7 @@ static uint64_t fib_value(unsigned n) {
 
 static void fib(const config *cfg) {
     tasks_join_handle *h;
-    CHECK(tasks_spawn(cfg->rt, fib_task, (void *)(uintptr_t)cfg->fib_n, NULL, &h));
+    CHECK(tasks_spawn(rt, fib_task, (void *)(uintptr_t)cfg->fib_n, NULL, &h));
     uintptr_t v = (uintptr_t)join_free(h, "fib: join root");
     if (v != fib_value(cfg->fib_n)) {
         fprintf(stderr, "bench: fib(%u) = %zu, expected %llu\n", cfg->fib_n, (size_t)v,
@@ -466,45 +383,9 @@ static void memory_pending(const config *cfg) {
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
-static size_t parse_positive(const char *s) {
-    if (s == NULL || *s == '\0') return 0;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0 || s[0] == '-') return 0;
-    return (size_t)v;
-}
-
-static size_t env_positive(const char *name) {
-    const char *v = getenv(name);
-    if (v == NULL) return 0;
-    size_t n = parse_positive(v);
-    if (n == 0) fprintf(stderr, "bench: ignoring %s=\"%s\" (want a positive integer)\n", name, v);
-    return n;
-}
-
 int main(int argc, char **argv) {
-    config cfg = {0};
-    int argi = 1;
-    if (argi < argc && argv[argi][0] >= '0' && argv[argi][0] <= '9') {
-        cfg.workers = parse_positive(argv[argi++]);
-        if (cfg.workers == 0) {
-            fprintf(stderr, "bench: WORKERS must be an integer >= 1\n");
-            return 2;
-        }
-    }
-    if (cfg.workers == 0) cfg.workers = env_positive("BENCH_WORKERS");
-    if (cfg.workers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg.workers = n > 0 ? (size_t)n : 1;
-    }
-    cfg.iters = env_positive("BENCH_ITERS");
-    size_t ms = env_positive("BENCH_TIME_MS");
-    cfg.target_ns = (uint64_t)(ms ? ms : 1000) * 1000000u;
-    size_t fib_n = env_positive("BENCH_FIB_N");
-    cfg.fib_n = fib_n ? (fib_n > 40 ? 40 : (unsigned)fib_n) : FIB_N_DEFAULT;
-    cfg.n_only = argc - argi;
-    cfg.only = argv + argi;
+    config cfg;
+    if (!parse_config(&cfg, argc, argv, "bench")) return 2;
 
     tasks_builder *b = tasks_builder_new();
     if (b == NULL) {
@@ -512,27 +393,27 @@ int main(int argc, char **argv) {
         return 1;
     }
     CHECK(tasks_builder_worker_threads(b, cfg.workers));
-    CHECK(tasks_builder_build(b, &cfg.rt));
+    CHECK(tasks_builder_build(b, &rt));
     tasks_builder_free(b);
     fprintf(stderr, "# libtasks %s: %zu worker threads\n", tasks_version(), cfg.workers);
 
-    measure(&cfg, "spawn_many_remote", NUM_SPAWN, "tasks", spawn_many_remote);
-    measure(&cfg, "spawn_many_local", NUM_SPAWN, "tasks", spawn_many_local);
-    measure(&cfg, "yield_many", (uint64_t)YIELD_TASKS * NUM_YIELD, "yields", yield_many);
-    measure(&cfg, "ping_pong", NUM_PINGS, "pairs", ping_pong);
-    measure(&cfg, "chained_spawn", CHAIN_LEN, "tasks", chained_spawn);
+    measure(&cfg, "libtasks", "spawn_many_remote", NUM_SPAWN, 1.0, "tasks", spawn_many_remote);
+    measure(&cfg, "libtasks", "spawn_many_local", NUM_SPAWN, 1.0, "tasks", spawn_many_local);
+    measure(&cfg, "libtasks", "yield_many", (uint64_t)YIELD_TASKS * NUM_YIELD, 1.0, "yields", yield_many);
+    measure(&cfg, "libtasks", "ping_pong", NUM_PINGS, 1.0, "pairs", ping_pong);
+    measure(&cfg, "libtasks", "chained_spawn", CHAIN_LEN, 1.0, "tasks", chained_spawn);
     if (selected(&cfg, "fib"))
         fprintf(stderr, "# libtasks fib(%u): %llu tasks per iteration\n", cfg.fib_n,
                 (unsigned long long)fib_task_count(cfg.fib_n));
-    measure(&cfg, "fib", fib_task_count(cfg.fib_n), "tasks", fib);
+    measure(&cfg, "libtasks", "fib", fib_task_count(cfg.fib_n), 1.0, "tasks", fib);
     memory_pending(&cfg);
 
     tasks_metrics m;
-    tasks_runtime_metrics(cfg.rt, &m);
+    tasks_runtime_metrics(rt, &m);
     fprintf(stderr, "# libtasks metrics: spawned %llu completed %llu failed %llu cancelled %llu alive %llu polls %llu steals %llu parks %llu\n",
             (unsigned long long)m.spawned, (unsigned long long)m.completed, (unsigned long long)m.failed,
             (unsigned long long)m.cancelled, (unsigned long long)m.alive, (unsigned long long)m.polls,
             (unsigned long long)m.steals, (unsigned long long)m.parks);
-    CHECK(tasks_runtime_free(cfg.rt));
+    CHECK(tasks_runtime_free(rt));
     return 0;
 }

@@ -48,17 +48,6 @@ tasks_status tasks_parallel_for(tasks_runtime *rt, uint64_t begin, uint64_t end,
 static const char *const runtime_name = "libtasks";
 static tasks_runtime *rt;
 
-static void die(const char *what, int status) {
-    fprintf(stderr, "forkjoin-bench: %s: unexpected status %d (%s)\n", what, status, tasks_status_str(status));
-    abort();
-}
-
-#define CHECK(call)                                   \
-    do {                                              \
-        tasks_status st_ = (call);                    \
-        if (st_ != TASKS_OK) die(#call, (int)st_);    \
-    } while (0)
-
 /* Runs fn(arg) as one task on rt and waits for it from the main thread. */
 static void run_on_rt(tasks_fn fn, void *arg, const char *what) {
     tasks_join_handle *h;
