@@ -297,36 +297,10 @@ static int32_t fib_task(void *arg, void **out) {
     return 0;
 }
 
-/* Tasks for fib(n) with no cutoff, the root included: C(n) = C(n-1) + C(n-2) + 1, C(0) = C(1) = 1. */
-static uint64_t fib_task_count(unsigned n) {
-    uint64_t a = 1, b = 1;
-    for (unsigned i = 1; i < n; i++) {
-        uint64_t c = a + b + 1;
-        a = b;
-        b = c;
-    }
-    return n == 0 ? a : b;
-}
-
-static uint64_t fib_value(unsigned n) {
-    uint64_t a = 0, b = 1; /* fib(0), fib(1) */
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t c = a + b;
-        a = b;
-        b = c;
-    }
-    return a;
-}
-
 static void fib(const config *cfg) {
     tasks_join_handle *h;
     CHECK(tasks_spawn(rt, fib_task, (void *)(uintptr_t)cfg->fib_n, NULL, &h));
-    uintptr_t v = (uintptr_t)join_free(h, "fib: join root");
-    if (v != fib_value(cfg->fib_n)) {
-        fprintf(stderr, "bench: fib(%u) = %zu, expected %llu\n", cfg->fib_n, (size_t)v,
-                (unsigned long long)fib_value(cfg->fib_n));
-        abort();
-    }
+    check_fib(cfg, (uintptr_t)join_free(h, "fib: join root"));
 }
 
 /* ---- memory_pending: resident memory per task that waits (spawned, polled once, pending) ---- */
@@ -404,8 +378,8 @@ int main(int argc, char **argv) {
     measure(&cfg, "libtasks", "chained_spawn", CHAIN_LEN, 1.0, "tasks", chained_spawn);
     if (selected(&cfg, "fib"))
         fprintf(stderr, "# libtasks fib(%u): %llu tasks per iteration\n", cfg.fib_n,
-                (unsigned long long)fib_task_count(cfg.fib_n));
-    measure(&cfg, "libtasks", "fib", fib_task_count(cfg.fib_n), 1.0, "tasks", fib);
+                (unsigned long long)fib_calls(cfg.fib_n));
+    measure(&cfg, "libtasks", "fib", fib_calls(cfg.fib_n), 1.0, "tasks", fib);
     memory_pending(&cfg);
 
     tasks_metrics m;

@@ -1,6 +1,6 @@
 /* The measuring harness every C and C++ benchmark here shares (benches/c/bench.c for the scheduler
  * workloads, benches/c/forkjoin_common.h and through it the fork-join benches): the command line,
- * the measuring loop and the output format. Header-only (every function static), C11 and C++17.
+ * the measuring loop, the output format and fib's reference values. Header-only (every function static), C11 and C++17.
  *
  * Measuring: one warm-up iteration, then iterations until BENCH_TIME_MS (default 1000) have passed
  * (at least 5) or exactly BENCH_ITERS; the value printed is the median iteration's time divided by
@@ -35,6 +35,39 @@ typedef struct config {
 static void bench_oom(void) {
     fprintf(stderr, "bench: out of memory\n");
     abort();
+}
+
+/* ---- fib ------------------------------------------------------------------------------------- */
+
+/* Calls of fib(n) with no cutoff, the root included: C(n) = C(n-1) + C(n-2) + 1, C(0) = C(1) = 1
+ * (2,692,537 for fib(30)): the units of every fib workload (bench.c's tasks, the fork-join
+ * benches' calls). */
+static uint64_t fib_calls(unsigned n) {
+    uint64_t a = 1, b = 1;
+    for (unsigned i = 1; i < n; i++) {
+        uint64_t c = a + b + 1;
+        a = b;
+        b = c;
+    }
+    return n == 0 ? a : b;
+}
+
+static uint64_t fib_value(unsigned n) {
+    uint64_t a = 0, b = 1;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t c = a + b;
+        a = b;
+        b = c;
+    }
+    return a;
+}
+
+static void check_fib(const config *cfg, uint64_t v) {
+    if (v != fib_value(cfg->fib_n)) {
+        fprintf(stderr, "bench: fib(%u) = %llu, expected %llu\n", cfg->fib_n, (unsigned long long)v,
+                (unsigned long long)fib_value(cfg->fib_n));
+        abort();
+    }
 }
 
 #ifdef TASKS_H

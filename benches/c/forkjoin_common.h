@@ -16,38 +16,6 @@
 #define PFOR_SMALL_LEN 256u
 #define PFOR_SMALL_STEPS 80
 
-/* ---- fib ------------------------------------------------------------------------------------- */
-
-/* Calls of fib(n) with no cutoff, the root included: C(n) = C(n-1) + C(n-2) + 1, C(0) = C(1) = 1
- * (2,692,537 for fib(30); the same count as bench.c's fib tasks). */
-static uint64_t fib_calls(unsigned n) {
-    uint64_t a = 1, b = 1;
-    for (unsigned i = 1; i < n; i++) {
-        uint64_t c = a + b + 1;
-        a = b;
-        b = c;
-    }
-    return n == 0 ? a : b;
-}
-
-static uint64_t fib_value(unsigned n) {
-    uint64_t a = 0, b = 1;
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t c = a + b;
-        a = b;
-        b = c;
-    }
-    return a;
-}
-
-static void check_fib(const config *cfg, uint64_t v) {
-    if (v != fib_value(cfg->fib_n)) {
-        fprintf(stderr, "bench: fib(%u) = %llu, expected %llu\n", cfg->fib_n, (unsigned long long)v,
-                (unsigned long long)fib_value(cfg->fib_n));
-        abort();
-    }
-}
-
 /* ---- pfor_add: a[i] = a[i]*3 + i over 10M u64, in place, again each iteration ------------------ */
 
 static uint64_t *pfor_add_a;
