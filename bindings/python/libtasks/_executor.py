@@ -7,6 +7,7 @@ import concurrent.futures.thread as _cft
 import itertools
 import collections
 import logging
+import sys
 import threading
 import weakref
 from typing import (Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Set, Tuple,
@@ -45,17 +46,23 @@ class ExecState:
     hand-off per call; a runner takes call after call from the queue within one callback, as a
     ThreadPoolExecutor thread does. At most ``max_workers`` runners are active; a submit starts
     one when fewer are (so a call blocked on a nested submit leaves the queue to the others).
-    A runner that has run RUNNER_BUDGET calls hands over to a fresh task, so that other tasks
-    of the runtime get their turn on its worker. A runner that finds the queue empty lingers
-    for LINGER seconds (blocked on a lock of its own, listed in `sleepers`) before it ends: a
-    program that submits a call, waits for it and submits the next (the common one-at-a-time
-    pattern) then pays one lock hand-off per call, as with ThreadPoolExecutor, instead of a
-    spawn and a callback from C. (Not queue.SimpleQueue.get with a timeout: in CPython 3.11,
-    when another thread takes the item first, it retries with the time left, which can be
-    negative, and then blocks forever.)
+    A runner hands over to a fresh task once it has run for two GIL switch intervals (at least
+    RUNNER_SLICE_MIN; looked at every RUNNER_BUDGET calls), so that other tasks of the runtime
+    get their turn on its worker. Not more often: the hand-over gives up the GIL and the worker
+    takes it back at once, and CPython forces a switch to a thread waiting for the GIL only when
+    the holder kept it for a whole switch interval (sys.getswitchinterval()). Runners that
+    handed over every 256 calls (under a millisecond) starved every other Python thread
+    (CPython's test_hang_global_shutdown_lock: a thread start took 3 s instead of 10 ms).
+    A runner that finds the queue empty lingers for LINGER seconds (blocked on a lock of its
+    own, listed in `sleepers`) before it ends: a program that submits a call, waits for it and
+    submits the next (the common one-at-a-time pattern) then pays one lock hand-off per call,
+    as with ThreadPoolExecutor, instead of a spawn and a callback from C. (Not
+    queue.SimpleQueue.get with a timeout: in CPython 3.11, when another thread takes the item
+    first, it retries with the time left, which can be negative, and then blocks forever.)
     """
 
     RUNNER_BUDGET = 256
+    RUNNER_SLICE_MIN = 0.01  # seconds (see above)
     LINGER = 0.005
     START_WAIT = 0.01
 
@@ -160,6 +167,7 @@ class ExecState:
         popleft = q.popleft
         linger = self.LINGER
         budget = self.RUNNER_BUDGET
+        slice_ends = monotonic() + max(self.RUNNER_SLICE_MIN, 2 * sys.getswitchinterval())
         sleepers = self.sleepers
         wake = threading.Lock()
         wake.acquire()  # held while not lingering: release() by a submit is the wake-up
@@ -224,7 +232,7 @@ class ExecState:
             budget -= 1
             if budget == 0:
                 budget = self.RUNNER_BUDGET
-                if q:
+                if q and monotonic() >= slice_ends:
                     with self.lock:
                         self.queued_runners += 1
                     if self._spawn_runner():

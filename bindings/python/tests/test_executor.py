@@ -123,6 +123,55 @@ def test_shutdown_cancel_futures():
     assert all(f.cancelled() for f in rest) and ran == []
 
 
+def test_resubmitting_call_leaves_the_gil_to_other_threads():
+    # CPython's test_hang_global_shutdown_lock: a call that keeps re-submitting itself must not
+    # starve the program's other Python threads. ThreadPoolExecutor: ~10 ms per thread
+    # start+join; a runner that gave up the GIL and took it back every few hundred calls never
+    # let CPython's forced switch (after sys.getswitchinterval()) happen: ~3 s each.
+    stop = threading.Event()
+    ex = libtasks.Executor(max_workers=1)
+
+    def again():
+        if not stop.is_set():
+            ex.submit(again)
+    try:
+        ex.submit(again)
+        time.sleep(0.05)
+        t0 = time.monotonic()
+        started = 0
+        while started < 10 and time.monotonic() - t0 < 5:
+            t = threading.Thread(target=lambda: None)
+            t.start()
+            t.join()
+            started += 1
+        took = time.monotonic() - t0
+    finally:
+        stop.set()
+        ex.shutdown()
+    assert started == 10 and took < 2.5, (started, took)
+
+
+def test_resubmitting_call_leaves_the_worker_to_other_tasks():
+    # The runner hands its worker over now and then (RUNNER_SLICE): a task spawned on the
+    # executor's 1-worker runtime runs even while the queue never empties.
+    stop = threading.Event()
+    ex = libtasks.Executor(max_workers=1)
+
+    def again():
+        if not stop.is_set():
+            ex.submit(again)
+    try:
+        ex.submit(again)
+        time.sleep(0.05)
+        t0 = time.monotonic()
+        assert ex.runtime.spawn(lambda: 7).join(timeout=10) == 7
+        took = time.monotonic() - t0
+    finally:
+        stop.set()
+        ex.shutdown()
+    assert took < 5, took
+
+
 def test_shutdown_no_wait():
     ex = libtasks.Executor(max_workers=1)
     fs = [ex.submit(time.sleep, 0.5) for _ in range(4)]
