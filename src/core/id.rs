@@ -34,3 +34,16 @@ pub(crate) fn next_id() -> u64 {
 pub(crate) fn block_of(id: u64) -> u64 {
     id >> BLOCK_SHIFT
 }
+
+/// Tests: makes this thread's next id the first of a fresh block whose owner-list shard (the
+/// block number under `mask`) is `shard`.
+#[cfg(all(test, loom))]
+pub(crate) fn start_block_in_shard(shard: u64, mask: u64) {
+    loop {
+        let block = NEXT_BLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if block & mask == shard {
+            BLOCK_RANGE.with(|r| r.set((block << BLOCK_SHIFT, (block + 1) << BLOCK_SHIFT)));
+            return;
+        }
+    }
+}

@@ -20,7 +20,6 @@ pub(crate) use loom::thread_local;
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
-#[allow(unused_imports)] // AtomicBool is only used by tests
 pub(crate) use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };

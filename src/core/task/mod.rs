@@ -91,14 +91,16 @@
 //! # Handles and shutdown
 //! 11. **handle drop**: rule 9 above, then the handle's reference is dropped.
 //! 12. **shutdown**: the owner's list is closed (spawns refused under the same shard lock the
-//!     insert takes, so a spawn either lands in the list before the close or is refused), every
-//!     listed task is aborted (rule 6), and the shutdown waits for the lists to empty.
+//!     insert takes, so a spawn either lands in the list before the close or is refused; one
+//!     flag closes every shard at once, so a refusal is final), every listed task is aborted
+//!     (rule 6), and the shutdown waits for the lists to empty.
 //!
 //! # Where each rule is checked
 //! Loom models (`core::tests::loom_models`, `--cfg loom`, scripts/loom.sh) explore every
 //! interleaving of: wake during poll (rules 4–5), wakes from several threads (5), abort vs
 //! completion (6–7), abort of an idle task vs wake (6), join-waker registration vs completion
-//! (9), handle drop vs completion (9, 11), shutdown vs spawn (1, 12), timer cancel vs fire and
+//! (9), handle drop vs completion (9, 11), shutdown vs spawn and a refusal's finality across
+//! shards (1, 12), timer cancel vs fire and
 //! abort of a sleeping task vs its timer, abort vs wake of a thread-bound task (6, owner
 //! side), and a local executor's wake vs run (5 with the executor's queue and ready hook).
 //! `core::tests::loom_worker` models the worker's wait protocol on the real `Idle` and

@@ -5,6 +5,14 @@
 //! Invariants (all under the shard lock): a task is linked from its insert until its release;
 //! `len` counts linked tasks; once `closed` is set no insert succeeds. The list holds one
 //! reference per task, which the releaser gets back.
+//!
+//! Closing is one step for all shards: `closing` is set before the first shard is locked, and
+//! every insert reads it under its shard's lock. So a refusal is final: a spawn that follows a
+//! refused one (in the same thread, or after it in any happens-before order) is refused too,
+//! whichever shard its id picks. (Shards closed one by one let a thread spawning in a loop see
+//! refusals and acceptances alternate during shutdown; `loom_shutdown_refusal_is_final`.) An
+//! insert that read `closing` false holds its shard's lock, so the closer, which locks every
+//! shard after setting the flag, finds and collects that task.
 
 use std::ptr::NonNull;
 use std::time::Instant;
@@ -15,7 +23,7 @@ use super::cell::{Header, NewTask};
 use super::handle::TaskRef;
 use super::raw::RawTask;
 use super::state::Outcome;
-use crate::core::sync::{AtomicU64, Condvar, Mutex, Ordering};
+use crate::core::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
 
 struct List {
     head: Option<NonNull<Header>>,
@@ -37,6 +45,8 @@ struct Shard {
 
 pub(crate) struct OwnedTasks {
     shards: Box<[CachePadded<Shard>]>,
+    /// Set once, before any shard is closed (module docs).
+    closing: AtomicBool,
     mask: usize,
     empty_lock: Mutex<()>,
     empty_cvar: Condvar,
@@ -72,6 +82,7 @@ impl OwnedTasks {
             .collect();
         OwnedTasks {
             shards,
+            closing: AtomicBool::new(false),
             mask: n - 1,
             empty_lock: Mutex::new(()),
             empty_cvar: Condvar::new(),
@@ -89,7 +100,8 @@ impl OwnedTasks {
         let task = raw.ptr();
         let header = raw.header();
         let mut list = self.shard(header).list.lock();
-        if list.closed {
+        // Acquire: pairs with the closer's store, for the "refusal is final" order.
+        if list.closed || self.closing.load(Ordering::Acquire) {
             return false;
         }
         // SAFETY: links are only touched under this lock.
@@ -151,6 +163,7 @@ impl OwnedTasks {
 
     /// Refuses all further inserts and returns a reference to every linked task.
     pub(crate) fn close_and_collect(&self) -> Vec<TaskRef> {
+        self.closing.store(true, Ordering::Release);
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let mut list = shard.list.lock();

@@ -177,6 +177,38 @@ fn loom_shutdown_vs_spawn() {
     });
 }
 
+/// Once shutdown has refused a spawn, it refuses every later one, in whichever owner-list shard
+/// it lands (the first spawn here lands in shard 0, closed first, the second in shard 1). Closing the shards
+/// one at a time used to accept the second spawn after refusing the first (found under
+/// valgrind: a thread spawning in a loop saw refusals and acceptances alternate).
+#[test]
+fn loom_shutdown_refusal_is_final() {
+    model(|| {
+        let s = TestScheduler::new_sharded(2);
+        let c = Arc::new(Counters::default());
+        let s2 = s.clone();
+        let c2 = c.clone();
+        let (accepted, ()) = race(
+            move || {
+                crate::core::id::start_block_in_shard(0, 1);
+                let first = s2.spawn(TestBody::new(Script::Run, &c2), false).is_ok();
+                crate::core::id::start_block_in_shard(1, 1);
+                let second = s2.spawn(TestBody::new(Script::Run, &c2), false).is_ok();
+                (first, second)
+            },
+            || s.shutdown(),
+        );
+        assert!(
+            accepted.0 || !accepted.1,
+            "a spawn was accepted after an earlier one was refused"
+        );
+        s.run_all();
+        assert_eq!(c.drops(), 2);
+        assert_eq!(c.polls(), 0);
+        assert_eq!(s.owned.len(), 0);
+    });
+}
+
 #[test]
 fn loom_timer_cancel_vs_fire() {
     model(|| {

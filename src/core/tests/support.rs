@@ -48,13 +48,23 @@ impl TestScheduler {
     pub(crate) fn new_bound() -> std::sync::Arc<TestScheduler<true>> {
         TestScheduler::<true>::create()
     }
+
+    /// A scheduler whose owner list has `shards` shards (a power of two).
+    #[cfg(loom)]
+    pub(crate) fn new_sharded(shards: usize) -> std::sync::Arc<TestScheduler> {
+        TestScheduler::<false>::create_sharded(shards)
+    }
 }
 
 impl<const BOUND: bool> TestScheduler<BOUND> {
     fn create() -> std::sync::Arc<Self> {
+        Self::create_sharded(1)
+    }
+
+    fn create_sharded(shards: usize) -> std::sync::Arc<Self> {
         std::sync::Arc::new(TestScheduler {
             queue: Mutex::new(VecDeque::new()),
-            owned: OwnedTasks::new(1),
+            owned: OwnedTasks::new(shards),
             timers: TimerDriver::new(),
         })
     }
