@@ -472,6 +472,9 @@ tasks_status tasks_executor_try_run(tasks_executor *ex, size_t max_polls, size_t
  `notify(data)` is called (from any thread, possibly while tasks_executor_run runs) whenever
  a task becomes ready while none was, so the owning thread's loop can wake up (write to an
  eventfd, post a message), then call tasks_executor_run. `notify` NULL removes the hook.
+ Once this returns, the previous hook is not called again (a call in progress on another
+ thread is waited for), so its `data` may be freed; the hook must therefore not block on
+ anything the thread replacing it holds.
  */
 void tasks_executor_set_notify(tasks_executor *ex, void (*notify)(void *data), void *data);
 
@@ -485,7 +488,8 @@ size_t tasks_executor_len(const tasks_executor *ex);
  TASKS_CANCELLED) and frees the executor; returns TASKS_OK. Refused, with the executor left
  valid and unchanged: TASKS_ERR_WRONG_THREAD from another thread, TASKS_ERR_WOULD_DEADLOCK
  from inside tasks_executor_run of this executor (one of its own tasks, or their drop
- functions). NULL is ignored (TASKS_OK).
+ functions). NULL is ignored (TASKS_OK). Once it returns, the notify hook is not called
+ again (as for tasks_executor_set_notify).
  */
 tasks_status tasks_executor_free(tasks_executor *ex);
 

@@ -36,8 +36,9 @@ impl Executor {
         self.sched.run(max)
     }
 
+    /// Replaces the notify hook; the old one is not called once this returns.
     pub(crate) fn set_notify(&self, hook: Option<ReadyHook>) {
-        self.sched.set_ready_hook(hook);
+        drop(self.sched.set_ready_hook(hook));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -52,11 +53,12 @@ impl Executor {
             return Err(LocalSchedulerError::WrongThread);
         }
         let closing = Arc::clone(&self.closing);
-        let hook = self.sched.take_ready_hook();
-        self.sched
+        // The user's hook is not called once this swap returns (nor after the free).
+        let hook = self
+            .sched
             .set_ready_hook(Some(Arc::new(move || closing.unpark())));
         self.sched.close(&self.closing).inspect_err(|_| {
-            self.sched.set_ready_hook(hook);
+            drop(self.sched.set_ready_hook(hook));
         })
     }
 }

@@ -72,11 +72,60 @@ pub(crate) fn runs_only_here(task: &TaskRef) -> bool {
 /// Called when the queue becomes non-empty; may run on any thread.
 pub(crate) type ReadyHook = Arc<dyn Fn() + Send + Sync>;
 
+/// The installed hook and its calls in progress. A wake takes the slot and counts its call
+/// under the `ready` lock, and calls outside it (the hook is user code); replacing the hook
+/// swaps the slot under the lock, then waits for the old slot's count to drop to zero. So once
+/// a replacement (`tasks_executor_set_notify`, `tasks_executor_free`) returns, the old hook
+/// is never called again, and its data may be freed.
+struct HookSlot {
+    hook: ReadyHook,
+    calls: AtomicUsize,
+}
+
+impl HookSlot {
+    fn new(hook: ReadyHook) -> Arc<HookSlot> {
+        Arc::new(HookSlot {
+            hook,
+            calls: AtomicUsize::new(0),
+        })
+    }
+}
+
+/// Counts one call of a slot's hook; the count drops when the call returns or unwinds.
+struct HookCall<'a> {
+    slot: &'a HookSlot,
+    outer: usize,
+}
+
+impl<'a> HookCall<'a> {
+    fn enter(slot: &'a HookSlot) -> HookCall<'a> {
+        let outer = IN_HOOK.with(|c| c.replace(slot as *const HookSlot as usize));
+        HookCall { slot, outer }
+    }
+}
+
+impl Drop for HookCall<'_> {
+    fn drop(&mut self) {
+        IN_HOOK.with(|c| c.set(self.outer));
+        self.slot.calls.fetch_sub(1, Ordering::Release);
+    }
+}
+
+#[allow(clippy::missing_const_for_thread_local)]
+mod in_hook {
+    crate::core::sync::thread_local! {
+        /// The slot whose hook this thread is calling (0: none): a hook that replaces itself
+        /// must not wait for its own call.
+        pub(super) static IN_HOOK: std::cell::Cell<usize> = std::cell::Cell::new(0);
+    }
+}
+use in_hook::IN_HOOK;
+
 pub(crate) struct LocalScheduler {
     owner: ThreadId,
     queue: Mutex<VecDeque<Notified>>,
     pub(crate) owned: OwnedTasks,
-    ready: Mutex<Option<ReadyHook>>,
+    ready: Mutex<Option<Arc<HookSlot>>>,
     timers: Option<Arc<TimerHost>>,
     /// Calls of `run`/`close` in progress on the owner thread: a `close` from inside one of
     /// them (a task of this scheduler freeing it) would wait for itself.
@@ -155,7 +204,7 @@ impl LocalScheduler {
             owner: std::thread::current().id(),
             queue: Mutex::new(VecDeque::new()),
             owned: OwnedTasks::new(1),
-            ready: Mutex::new(ready),
+            ready: Mutex::new(ready.map(HookSlot::new)),
             timers,
             active: AtomicUsize::new(0),
         });
@@ -167,12 +216,17 @@ impl LocalScheduler {
         std::thread::current().id() == self.owner
     }
 
-    pub(crate) fn set_ready_hook(&self, hook: Option<ReadyHook>) {
-        *self.ready.lock() = hook;
-    }
-
-    pub(crate) fn take_ready_hook(&self) -> Option<ReadyHook> {
-        self.ready.lock().take()
+    /// Installs `hook` and returns the one it replaced, once no call of that one is still in
+    /// progress on another thread (see `HookSlot`).
+    pub(crate) fn set_ready_hook(&self, hook: Option<ReadyHook>) -> Option<ReadyHook> {
+        let old = std::mem::replace(&mut *self.ready.lock(), hook.map(HookSlot::new))?;
+        let own = usize::from(IN_HOOK.with(|c| c.get()) == Arc::as_ptr(&old) as usize);
+        while old.calls.load(Ordering::Acquire) > own {
+            crate::core::sync::spin_hint();
+            #[cfg(not(loom))]
+            std::thread::yield_now();
+        }
+        Some(Arc::clone(&old.hook))
     }
 
     fn push(&self, entry: Notified) {
@@ -182,9 +236,16 @@ impl LocalScheduler {
             q.len() == 1
         };
         if was_empty {
-            let hook = self.ready.lock().clone();
-            if let Some(h) = hook {
-                h();
+            let slot = {
+                let ready = self.ready.lock();
+                ready.as_ref().map(|slot| {
+                    slot.calls.fetch_add(1, Ordering::Relaxed);
+                    Arc::clone(slot)
+                })
+            };
+            if let Some(slot) = slot {
+                let _call = HookCall::enter(&slot);
+                (slot.hook)();
             }
         }
     }

@@ -272,6 +272,38 @@ fn loom_local_abort_vs_wake_cancels_on_owner() {
     });
 }
 
+/// Once `set_ready_hook` has returned, the hook it replaced is never called again: a wake that
+/// had already picked up the old hook finishes calling it first. (A waking thread used to call
+/// a hook it had cloned just before `tasks_executor_free` swapped it, after free returned: the
+/// API stress test saw the notify hook called on a freed executor.)
+#[test]
+fn loom_ready_hook_not_called_after_replace() {
+    model(|| {
+        let replaced = Arc::new(crate::core::sync::AtomicBool::new(false));
+        let r2 = replaced.clone();
+        let hook: crate::core::local_scheduler::ReadyHook = std::sync::Arc::new(move || {
+            assert!(!r2.load(SeqCst), "a replaced ready hook was called");
+        });
+        let s = crate::core::local_scheduler::LocalScheduler::new(None, Some(hook));
+        let c = Arc::new(Counters::default());
+        let h = s
+            .spawn(TestBody::new(Script::UntilFlag, &c), Joining::Handle)
+            .ok()
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.run(usize::MAX), Ok(1));
+        race(set_flag_and_wake(&c, &h), || {
+            s.set_ready_hook(None);
+            replaced.store(true, SeqCst);
+        });
+        assert_eq!(s.run(usize::MAX), Ok(1));
+        assert_eq!(outcome(&h), Some(Outcome::Ok));
+        consume_output(take_output(&h));
+        drop_handle(h);
+        assert_eq!(s.owned.len(), 0);
+    });
+}
+
 #[test]
 fn loom_local_executor_wake_vs_run() {
     model(|| {
