@@ -101,8 +101,9 @@ public:
     // f() is called (from any thread, possibly concurrently with run()) whenever a task becomes
     // ready while none was, so the owner's loop can wake up (write to an eventfd, post a
     // message) and call run(). f must be thread-safe and must not throw (std::terminate).
-    // Replacing it keeps the old one alive until the executor is destroyed (another thread may
-    // be calling it right now).
+    // Once set_notify (or the destructor) returns, the old f is not called again: a call in
+    // progress on another thread is waited for, so f must not block on anything the replacing
+    // thread holds. The old f is kept alive until the executor is destroyed all the same.
     template <class F>
     void set_notify(F &&f) {
         tasks_executor *ex = need();
