@@ -8,7 +8,7 @@ use std::task::Waker;
 
 use super::support::*;
 use crate::core::sync::{Arc, AtomicUsize};
-use crate::core::task::{Joining, Outcome, TaskRef};
+use crate::core::task::{JoinHandle, Joining, Outcome, TaskRef};
 
 /// A waker counting its wakes (loom-tracked).
 struct Count(AtomicUsize);
@@ -272,6 +272,26 @@ fn loom_local_abort_vs_wake_cancels_on_owner() {
     });
 }
 
+/// A local scheduler with ready hook `hook`, and one task spawned on it that stays pending
+/// until its flag is set.
+fn local_task_until_flag(
+    hook: impl Fn() + Send + Sync + 'static,
+) -> (
+    std::sync::Arc<crate::core::local_scheduler::LocalScheduler>,
+    Arc<Counters>,
+    JoinHandle,
+) {
+    let s =
+        crate::core::local_scheduler::LocalScheduler::new(None, Some(std::sync::Arc::new(hook)));
+    let c = Arc::new(Counters::default());
+    let h = s
+        .spawn(TestBody::new(Script::UntilFlag, &c), Joining::Handle)
+        .ok()
+        .unwrap()
+        .unwrap();
+    (s, c, h)
+}
+
 /// Once `set_ready_hook` has returned, the hook it replaced is never called again: a wake that
 /// had already picked up the old hook finishes calling it first. (A waking thread used to call
 /// a hook it had cloned just before `tasks_executor_free` swapped it, after free returned: the
@@ -281,16 +301,9 @@ fn loom_ready_hook_not_called_after_replace() {
     model(|| {
         let replaced = Arc::new(crate::core::sync::AtomicBool::new(false));
         let r2 = replaced.clone();
-        let hook: crate::core::local_scheduler::ReadyHook = std::sync::Arc::new(move || {
+        let (s, c, h) = local_task_until_flag(move || {
             assert!(!r2.load(SeqCst), "a replaced ready hook was called");
         });
-        let s = crate::core::local_scheduler::LocalScheduler::new(None, Some(hook));
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::UntilFlag, &c), Joining::Handle)
-            .ok()
-            .unwrap()
-            .unwrap();
         assert_eq!(s.run(usize::MAX), Ok(1));
         race(set_flag_and_wake(&c, &h), || {
             s.set_ready_hook(None);
@@ -309,16 +322,9 @@ fn loom_local_executor_wake_vs_run() {
     model(|| {
         let notified = Arc::new(AtomicUsize::new(0));
         let n2 = notified.clone();
-        let hook: crate::core::local_scheduler::ReadyHook = std::sync::Arc::new(move || {
+        let (s, c, h) = local_task_until_flag(move || {
             n2.fetch_add(1, SeqCst);
         });
-        let s = crate::core::local_scheduler::LocalScheduler::new(None, Some(hook));
-        let c = Arc::new(Counters::default());
-        let h = s
-            .spawn(TestBody::new(Script::UntilFlag, &c), Joining::Handle)
-            .ok()
-            .unwrap()
-            .unwrap();
         assert_eq!(notified.load(SeqCst), 1, "the spawn filled the empty queue");
         assert_eq!(s.run(usize::MAX), Ok(1));
         // The owner runs its queue while the wake arrives (before, during or after the poll).
