@@ -1,6 +1,7 @@
 """libtasks.Executor as a concurrent.futures.Executor."""
 import asyncio
 import concurrent.futures as cf
+import contextlib
 import gc
 import os
 import threading
@@ -123,11 +124,10 @@ def test_shutdown_cancel_futures():
     assert all(f.cancelled() for f in rest) and ran == []
 
 
-def test_resubmitting_call_leaves_the_gil_to_other_threads():
-    # CPython's test_hang_global_shutdown_lock: a call that keeps re-submitting itself must not
-    # starve the program's other Python threads. ThreadPoolExecutor: ~10 ms per thread
-    # start+join; a runner that gave up the GIL and took it back every few hundred calls never
-    # let CPython's forced switch (after sys.getswitchinterval()) happen: ~3 s each.
+@contextlib.contextmanager
+def resubmitting_executor():
+    """A 1-worker Executor whose queue never empties (a call that keeps re-submitting itself)
+    while the block runs; stopped and shut down on exit."""
     stop = threading.Event()
     ex = libtasks.Executor(max_workers=1)
 
@@ -137,6 +137,18 @@ def test_resubmitting_call_leaves_the_gil_to_other_threads():
     try:
         ex.submit(again)
         time.sleep(0.05)
+        yield ex
+    finally:
+        stop.set()
+        ex.shutdown()
+
+
+def test_resubmitting_call_leaves_the_gil_to_other_threads():
+    # CPython's test_hang_global_shutdown_lock: a call that keeps re-submitting itself must not
+    # starve the program's other Python threads. ThreadPoolExecutor: ~10 ms per thread
+    # start+join; a runner that gave up the GIL and took it back every few hundred calls never
+    # let CPython's forced switch (after sys.getswitchinterval()) happen: ~3 s each.
+    with resubmitting_executor():
         t0 = time.monotonic()
         started = 0
         while started < 10 and time.monotonic() - t0 < 5:
@@ -145,30 +157,16 @@ def test_resubmitting_call_leaves_the_gil_to_other_threads():
             t.join()
             started += 1
         took = time.monotonic() - t0
-    finally:
-        stop.set()
-        ex.shutdown()
     assert started == 10 and took < 2.5, (started, took)
 
 
 def test_resubmitting_call_leaves_the_worker_to_other_tasks():
     # The runner hands its worker over now and then (RUNNER_SLICE): a task spawned on the
     # executor's 1-worker runtime runs even while the queue never empties.
-    stop = threading.Event()
-    ex = libtasks.Executor(max_workers=1)
-
-    def again():
-        if not stop.is_set():
-            ex.submit(again)
-    try:
-        ex.submit(again)
-        time.sleep(0.05)
+    with resubmitting_executor() as ex:
         t0 = time.monotonic()
         assert ex.runtime.spawn(lambda: 7).join(timeout=10) == 7
         took = time.monotonic() - t0
-    finally:
-        stop.set()
-        ex.shutdown()
     assert took < 5, took
 
 
